@@ -1,4 +1,4 @@
-"""Benchmark of smallest_loss.approach3 on the 240 Epoch AI Chinchilla points.
+"""Benchmark of smallest_loss.fit.approach3 on the 240 Epoch AI Chinchilla points.
 
 Measures, in one run:
 1. the full 4500-start Approach 3 grid (Hoffmann et al. 2022, App. D.2) with the batched L-BFGS of
@@ -25,7 +25,7 @@ from scipy.optimize import minimize
 from scipy.special import huber, logsumexp
 
 from smallest_loss.laws import BESIROGLU2024, HOFFMANN2022
-from smallest_loss.approach3 import (
+from smallest_loss.fit.approach3 import (
     approach3_objective,
     bootstrap_approach3,
     fit_approach3,

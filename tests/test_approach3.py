@@ -1,4 +1,4 @@
-"""Tests of smallest_loss.approach3: Hoffmann et al. (2022) Approach 3 fit and its bootstrap."""
+"""Tests of smallest_loss.fit.approach3: Hoffmann et al. (2022) Approach 3 fit and its bootstrap."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from scipy.optimize import minimize
 from scipy.special import huber, logsumexp
 
-from smallest_loss.approach3 import (
+from smallest_loss.fit.approach3 import (
     BOOTSTRAP_FTOL,
     BOOTSTRAP_GTOL,
     STATUS,

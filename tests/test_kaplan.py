@@ -1,4 +1,4 @@
-"""Tests for smallest_loss.kaplan: Kaplan et al. 2020 (arXiv:2001.08361) and its published numbers."""
+"""Tests for smallest_loss.laws.kaplan: Kaplan et al. 2020 (arXiv:2001.08361) and its published numbers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize_scalar
 
-from smallest_loss import kaplan as k
-from smallest_loss.kaplan import KAPLAN2020, PF_DAY, KaplanConstants
+from smallest_loss.laws import kaplan as k
+from smallest_loss.laws.kaplan import KAPLAN2020, PF_DAY, KaplanConstants
 
 
 def NUM(value: str) -> str:

@@ -1,4 +1,4 @@
-"""Tests for smallest_loss.learning_curves: fitting L(S) = L_inf + (S_c/S)^alpha_S (Kaplan et al. 2020,
+"""Tests for smallest_loss.fit.learning_curves: fitting L(S) = L_inf + (S_c/S)^alpha_S (Kaplan et al. 2020,
 Eq. 5.6 at fixed N) and inverting L(N, S_min) for the steps to a target loss."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from smallest_loss import kaplan as k
-from smallest_loss.kaplan import KAPLAN2020
-from smallest_loss.learning_curves import LearningCurveFit, fit_loss_of_steps, steps_to_loss
+from smallest_loss.laws import kaplan as k
+from smallest_loss.laws.kaplan import KAPLAN2020
+from smallest_loss.fit.learning_curves import LearningCurveFit, fit_loss_of_steps, steps_to_loss
 
 STEPS = np.arange(3_000, 250_001, 500, dtype=float)   # Kaplan Sec. 2.3: 2.5e5 steps, 3000 warmup
 
@@ -120,8 +120,8 @@ def test_steps_to_loss_refuses_unreachable_losses():
 
 
 def test_compute_to_reach_loss_is_6_n_bcrit_smin():
-    from smallest_loss import kaplan
-    from smallest_loss.learning_curves import compute_to_reach_loss, steps_to_loss
+    from smallest_loss.laws import kaplan
+    from smallest_loss.fit.learning_curves import compute_to_reach_loss, steps_to_loss
 
     n, loss = 1e8, 3.5
     expected = 6 * n * kaplan.critical_batch_size(loss) * steps_to_loss(n, loss)

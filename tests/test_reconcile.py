@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from smallest_loss import isoflop
+from smallest_loss.fit import approach2
 from smallest_loss import reconcile as rc
 from smallest_loss.laws import BESIROGLU2024, HOFFMANN2022, compute_optimal_allocation
 
@@ -59,9 +59,9 @@ def _law_grid(half_dex=1.0, n_sizes=9):
 
 def test_local_parabola_is_less_biased_than_the_wide_parabola_on_an_asymmetric_law():
     n, c, y = _law_grid(half_dex=1.5, n_sizes=13)
-    wide = isoflop.fit_approach2(n, c, y)
+    wide = approach2.fit_approach2(n, c, y)
     keep = rc.local_window(n, c, y, n_neighbours=2)
-    local = isoflop.fit_approach2(n[keep], c[keep], y[keep])
+    local = approach2.fit_approach2(n[keep], c[keep], y[keep])
     err_wide = np.abs(np.log(wide.optima.params_opt / compute_optimal_allocation(HOFFMANN2022, BUDGETS).params))
     err_local = np.abs(np.log(local.optima.params_opt / compute_optimal_allocation(HOFFMANN2022, BUDGETS).params))
     assert err_local.max() < 0.25 * err_wide.max()
@@ -162,7 +162,7 @@ def test_total_convention_gives_chinchilla_in_total_parameters():
 def test_local_exponent_analytic_equals_numerical_and_limits(compute):
     n = np.geomspace(1e-2, 1e16, 4001)
     fr = rc.non_embedding_frontier(BESIROGLU2024, n, 47491.0, compute)
-    numerical = isoflop.local_exponent(np.log(fr.flops), np.log(n))
+    numerical = approach2.local_exponent(np.log(fr.flops), np.log(n))
     analytic = rc.non_embedding_local_exponent(BESIROGLU2024, n, 47491.0, compute)
     np.testing.assert_allclose(analytic[1:-1], numerical[1:-1], atol=1e-5)
     small, large = rc.local_exponent_limits(BESIROGLU2024, compute)

@@ -1,14 +1,35 @@
 """smallest_loss: the library behind the book "The Smallest Loss Compute Can Buy".
 
-Modules: ``laws`` (the Chinchilla loss law and compute-optimal allocation), ``counting``
-(parameters and FLOPs under every convention), ``costs`` (dollars and GPU-hours to FLOPs),
-``datasets`` (verified external data), ``approach3`` (the parametric fit and its bootstrap),
-``isoflop`` (Approach 2), ``envelope`` (Approach 1), ``kaplan`` (Kaplan et al. 2020's laws),
-``plotting`` (the book's figure theme; import it explicitly) and ``cli`` (the command line).
+Subpackages mirror the book's concerns:
+
+``fit``       the estimators: Hoffmann et al.'s Approaches 1, 2, 3 (``fit.approach1`` ...), their
+              bootstraps, Kaplan's learning-curve fit
+``laws``      published laws and their constants (``laws.chinchilla``, ``laws.kaplan``)
+``counting``  parameters and FLOPs under every convention
+``costs``     dollars and GPU-hours to FLOPs
+``datasets``  the pinned registry of external data, verified download or mirror, tidy loaders
+``reconcile`` the reconciliation of Kaplan and Chinchilla (chapter 5)
+``cli``       the ``smallest-loss`` command
+``plotting``  the book's figure theme (import it explicitly)
+
+The most used names are importable from the top level (``smallest_loss.HOFFMANN2022``,
+``smallest_loss.fit_approach3`` ...).
 """
 
-from . import approach3, costs, counting, datasets, envelope, isoflop, kaplan, laws
-from .counting import training_flops
+__version__ = "0.1.0"
+
+from . import costs, counting, datasets, fit, laws, reconcile
+from .counting import training_flops, training_tokens
+from .fit import (
+    Approach1Fit,
+    Approach2Fit,
+    Approach3Fit,
+    bootstrap_approach2,
+    bootstrap_approach3,
+    fit_approach1,
+    fit_approach2,
+    fit_approach3,
+)
 from .laws import (
     BESIROGLU2024,
     HOFFMANN2022,
@@ -19,26 +40,33 @@ from .laws import (
     budget_for_optimal_params,
     compute_optimal_allocation,
 )
-
-__version__ = "0.1.0"
+from .laws.kaplan import KAPLAN2020
 
 __all__ = [
-    "approach3",
     "costs",
     "counting",
     "datasets",
-    "envelope",
-    "isoflop",
-    "kaplan",
+    "fit",
     "laws",
+    "reconcile",
     "BESIROGLU2024",
     "HOFFMANN2022",
     "HOFFMANN2022_PRINTED",
+    "KAPLAN2020",
     "LAWS",
     "Allocation",
     "ChinchillaLaw",
     "compute_optimal_allocation",
     "budget_for_optimal_params",
     "training_flops",
+    "training_tokens",
+    "Approach1Fit",
+    "Approach2Fit",
+    "Approach3Fit",
+    "fit_approach1",
+    "fit_approach2",
+    "fit_approach3",
+    "bootstrap_approach2",
+    "bootstrap_approach3",
     "__version__",
 ]

@@ -31,7 +31,7 @@ from scipy.interpolate import Akima1DInterpolator
 from scipy.optimize import minimize_scalar
 
 from .counting import training_flops, training_tokens
-from .isoflop import budget_codes, isoflop_runs
+from .fit.approach2 import budget_codes, isoflop_runs
 from .laws import ChinchillaLaw
 from .validation import (
     finite_array, one_dimensional, positive_array, positive_int, positive_scalar, same_length,

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .counting import training_tokens
-from .validation import broadcast, positive_array, positive_scalar
+from ..counting import training_tokens
+from ..validation import broadcast, positive_array, positive_scalar
 
 __all__ = [
     "ChinchillaLaw",
@@ -31,7 +31,6 @@ __all__ = [
     "params_exponent",
     "tokens_exponent",
     "budget_for_optimal_params",
-    "training_flops",
 ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .validation import broadcast, positive_array
+from ..validation import broadcast, positive_array
 
 __all__ = ["SECONDS_PER_HOUR", "PF_DAY", "flops_from_gpu_hours", "flops_from_dollars", "gpu_hours_from_flops"]
 

@@ -20,8 +20,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize_scalar
 
-from .kaplan import KAPLAN2020, KaplanConstants
-from .validation import broadcast, finite_array, positive_array, same_length
+from ..laws.kaplan import KAPLAN2020, KaplanConstants
+from ..validation import broadcast, finite_array, positive_array, same_length
 
 __all__ = ["LearningCurveFit", "fit_loss_of_steps", "steps_to_loss", "compute_to_reach_loss"]
 
@@ -148,7 +148,7 @@ def compute_to_reach_loss(
     """``C_min(N, L) = 6 N B_crit(L) S_min(N, L)`` [FLOP]: the least compute with which a model of
     ``params`` non-embedding parameters reaches ``loss`` [nats/token] (Kaplan et al. 2020,
     Appendix B.4, from Eqs. 5.3 and 5.6). Raises ValueError as :func:`steps_to_loss`."""
-    from .kaplan import critical_batch_size, training_compute
+    from ..laws.kaplan import critical_batch_size, training_compute
 
     steps = steps_to_loss(params, loss, c)
     return training_compute(params, critical_batch_size(loss, c), steps)

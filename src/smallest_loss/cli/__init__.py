@@ -19,9 +19,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .counting import training_flops, training_tokens
-from .laws import LAWS, ChinchillaLaw, compute_optimal_allocation
+from .. import __version__
+from ..counting import training_flops, training_tokens
+from ..laws import LAWS, ChinchillaLaw, compute_optimal_allocation
 
 __all__ = ["main", "read_runs", "InputError"]
 
@@ -139,7 +139,7 @@ def fit_runs(runs: pd.DataFrame, approach: int, n_bootstrap: int | None, seed: i
     """Fit ``runs`` with Hoffmann et al.'s Approach 1, 2 or 3; return a JSON-ready dict."""
     result: dict[str, Any] = {"approach": approach, "n_points": int(len(runs))}
     if approach == 3:
-        from .approach3 import bootstrap_approach3, fit_approach3
+        from ..fit.approach3 import bootstrap_approach3, fit_approach3
 
         if len(runs) < 5:
             raise InputError(f"approach 3 needs at least 5 runs, got {len(runs)}")
@@ -153,7 +153,7 @@ def fit_runs(runs: pd.DataFrame, approach: int, n_bootstrap: int | None, seed: i
             result["ci95"] = {k: [_plain(lo), _plain(hi)] for k, (lo, hi) in boot.ci(0.95).items()}
         order = ["E", "A", "B", "alpha", "beta", "a", "b", "objective", "n_points", "approach"]
     elif approach == 2:
-        from .isoflop import bootstrap_approach2, fit_approach2
+        from ..fit.approach2 import bootstrap_approach2, fit_approach2
 
         budget = _budget_labels(runs)
         try:
@@ -175,7 +175,7 @@ def fit_runs(runs: pd.DataFrame, approach: int, n_bootstrap: int | None, seed: i
             result["ci95"] = {k: [_plain(lo), _plain(hi)] for k, (lo, hi) in boot.ci(0.95).items()}
         order = ["a", "b", "k_params", "k_tokens", "n_budgets_used", "n_points", "approach", "optima"]
     else:
-        from .envelope import fit_approach1
+        from ..fit.approach1 import fit_approach1
 
         if n_bootstrap:
             raise InputError("--bootstrap is available for approaches 2 and 3")
@@ -242,7 +242,7 @@ def plan(flops: float, law: str) -> dict[str, Any]:
     """
     out: dict[str, Any] = {"flops": flops, "law": law}
     if law == "kaplan2020":
-        from . import kaplan
+        from ..laws import kaplan
 
         c_min = flops / 2.0  # training at the critical batch size costs C = 2 C_min (Kaplan Eq. 5.5)
         params = float(kaplan.optimal_params(c_min)[()])

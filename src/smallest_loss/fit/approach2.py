@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from .counting import training_tokens
-from .validation import (
+from ..counting import training_tokens
+from ..validation import (
     finite_array, one_dimensional, positive_array, positive_int, positive_scalar, same_length,
 )
 

@@ -1,4 +1,4 @@
-"""Tests for smallest_loss.isoflop (Hoffmann et al. 2022, Approach 2)."""
+"""Tests for smallest_loss.fit.approach2 (Hoffmann et al. 2022, Approach 2)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from smallest_loss.isoflop import (
+from smallest_loss.fit.approach2 import (
     HOFFMANN2022_ISOFLOP_BUDGETS,
     OPTIMA_COLUMNS,
     _weighted_parabolas,
@@ -347,7 +347,7 @@ def test_local_exponent_bad_inputs():
 
 
 def test_nearest_budget_returns_signed_offsets():
-    from smallest_loss.isoflop import nearest_budget
+    from smallest_loss.fit.approach2 import nearest_budget
 
     nominal, offset = nearest_budget([5.9e18, 1.1e19, 2e20])
     np.testing.assert_allclose(nominal, [6e18, 1e19, 3e20])

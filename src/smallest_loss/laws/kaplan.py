@@ -25,9 +25,9 @@ from typing import Mapping
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .counting import training_tokens
-from .costs import PF_DAY  # one petaflop/s-day, 8.64e19 FLOP (Kaplan et al. 2020, Sec. 1.3)
-from .validation import broadcast, positive_array, positive_scalar
+from ..counting import training_tokens
+from ..costs import PF_DAY  # one petaflop/s-day, 8.64e19 FLOP (Kaplan et al. 2020, Sec. 1.3)
+from ..validation import broadcast, positive_array, positive_scalar
 
 __all__ = [
     "PF_DAY",

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from .counting import training_tokens
-from .validation import finite_array, one_dimensional, positive_array, positive_int, same_length
+from ..counting import training_tokens
+from ..validation import finite_array, one_dimensional, positive_array, positive_int, same_length
 
 __all__ = ["Approach1Fit", "loss_envelope", "fit_approach1", "ENVELOPE_COLUMNS"]
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .validation import broadcast, positive_array, positive_int
+from ..validation import broadcast, positive_array, positive_int
 
 __all__ = [
     "TransformerShape",

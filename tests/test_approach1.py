@@ -1,11 +1,11 @@
-"""Tests for smallest_loss.envelope (Hoffmann et al. 2022, Approach 1)."""
+"""Tests for smallest_loss.fit.approach1 (Hoffmann et al. 2022, Approach 1)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from smallest_loss.envelope import ENVELOPE_COLUMNS, fit_approach1, loss_envelope
+from smallest_loss.fit.approach1 import ENVELOPE_COLUMNS, fit_approach1, loss_envelope
 from smallest_loss.laws import HOFFMANN2022
 
 

@@ -35,8 +35,8 @@ from typing import Callable, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .laws import ChinchillaLaw, params_exponent, tokens_exponent
-from .validation import finite_array, positive_array, positive_int, positive_scalar, same_length
+from ..laws import ChinchillaLaw, params_exponent, tokens_exponent
+from ..validation import finite_array, positive_array, positive_int, positive_scalar, same_length
 
 __all__ = [
     "HUBER_DELTA",

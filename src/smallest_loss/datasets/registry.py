@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .counting import training_flops, training_tokens
+from ..counting import training_flops, training_tokens
 
 __all__ = [
     "MIRROR_ENV",
@@ -34,6 +34,7 @@ __all__ = [
     "load_porian",
     "load_porian_fits",
     "load_datablations",
+    "parse_param_count",
 ]
 
 MIRROR_ENV = "SMALLEST_LOSS_DATA_MIRROR"

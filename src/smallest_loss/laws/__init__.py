@@ -1,0 +1,13 @@
+"""Published scaling laws and their constants.
+
+``chinchilla``: the loss law L(N, D) = E + A/N^alpha + B/D^beta of Hoffmann et al. 2022, its
+published constant sets and the closed-form compute-optimal allocation (re-exported here).
+``kaplan``: Kaplan et al. 2020's laws L(N), L(D), L(C_min), L(N, D), L(N, S), the critical batch
+size and their compute-efficient frontier, with the paper's constants.
+"""
+
+from . import chinchilla, kaplan
+from .chinchilla import *  # noqa: F403
+from .chinchilla import __all__ as _chinchilla_all
+
+__all__ = ["chinchilla", "kaplan", *_chinchilla_all]
