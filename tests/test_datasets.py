@@ -155,8 +155,24 @@ def test_load_porian(mirror_path, monkeypatch):
     assert df[["flops", "params", "tokens", "loss"]].notna().all().all()
     np.testing.assert_allclose(df.flops, 6 * df.params * df.tokens, rtol=0.02)
     fits = datasets.load_porian_fits()
-    kaplan_like = fits.set_index("config").loc["rw/base/long/kaplan/kaplan/train", "n_exponent"]
-    assert kaplan_like == pytest.approx(0.834, abs=5e-4)   # Porian et al. 2024, Fig. 1
+    by_config = fits.set_index("config")
+    # Unweighted stored fit, and the weighted fit the paper prints (Porian et al. 2024, Fig. 1 and
+    # Table 1: OWT2 step (a) 0.864 (0.82, 0.90); RW step (b) 0.706 (0.69, 0.72)).
+    assert by_config.loc["rw/base/long/kaplan/kaplan/train", "n_exponent"] == pytest.approx(0.834, abs=5e-4)
+    owt2_a = by_config.loc["owt2/base/long/kaplan/kaplan/train"]
+    rw_b = by_config.loc["rw/base/long/kaplan/standard/val"]
+    assert round(owt2_a.n_exponent_printed, 3) == 0.864 and round(owt2_a.n_exponent, 3) == 0.870
+    assert (round(owt2_a.n_exponent_printed_lo, 2), round(owt2_a.n_exponent_printed_hi, 2)) == (0.82, 0.90)
+    assert abs(rw_b.n_exponent_printed - 0.706) < 6e-4 and round(rw_b.n_exponent, 3) == 0.701
+    assert (round(rw_b.n_exponent_printed_lo, 2), round(rw_b.n_exponent_printed_hi, 2)) == (0.69, 0.72)
+    # Their optima and weights give back the printed exponent exactly.
+    from smallest_loss import reconcile as rc
+    optima = datasets.load_porian_optima()
+    assert set(optima.config) == set(fits.config)
+    assert (optima.params_opt > 0).all() and (optima.params_opt_log_sd > 0).all()
+    for config, part in optima.groupby("config"):
+        a, _ = rc.compute_optimal_exponent(part.flops, part.params_opt, part.params_opt_log_sd)
+        assert a == pytest.approx(by_config.loc[config, "n_exponent_printed"], abs=1e-9)
 
 
 @needs_mirror

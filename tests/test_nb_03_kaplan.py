@@ -50,6 +50,7 @@ def test_appendix_b3_and_b4(glued):
 def test_overfitting_rule_eq_4_4(glued):
     assert glued["overfit_exponent"] == pytest.approx(0.74, abs=0.005)
     assert glued["overfit_coefficient"] == pytest.approx(5.52e3, rel=0.01)  # paper prints 5e3
+    assert glued["overfit_coefficient_excess_pct"] == pytest.approx(10.4, abs=0.3)
     assert glued["ex_overfit_1b_tokens_b"] == pytest.approx(22.9, abs=0.1)
 
 

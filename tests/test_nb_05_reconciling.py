@@ -8,10 +8,16 @@ NOTEBOOK = "notebooks/05_reconciling.md"
 pytestmark = pytest.mark.notebook
 
 STEPS = ("kaplan", "counting", "warmup", "decay", "tuning")
-# Porian et al. 2024, Figure 1 / Table 1: the authors' stored fits (n_exponent) per step.
+# Porian et al. 2024, Figure 1 / Table 1: the printed (weighted) exponents per step; the paper rounds
+# them to three digits (OWT2 step a 0.864, RW step b 0.706), the stored values have more.
 AUTHORS = {
-    "rw": (0.834, 0.701, 0.604, 0.571, 0.497),
-    "owt2": (0.870, 0.700, 0.602, 0.569, 0.518),
+    "rw": (0.8353, 0.7065, 0.6020, 0.5715, 0.4969),
+    "owt2": (0.8635, 0.6985, 0.6032, 0.5743, 0.5185),
+}
+# The unweighted fit of the same optima, also stored in their files (not printed).
+AUTHORS_BASIC = {
+    "rw": (0.8338, 0.7009, 0.6035, 0.5714, 0.4970),
+    "owt2": (0.8700, 0.7000, 0.6016, 0.5689, 0.5184),
 }
 # Our local-parabola chain (best size and two neighbours each side; full-data point estimates,
 # independent of the bootstrap count).
@@ -29,10 +35,12 @@ def glued():
 
 @pytest.mark.parametrize("ds", ["rw", "owt2"])
 def test_authors_fits_loaded_and_reproduced(glued, ds):
-    for step, theirs in zip(STEPS, AUTHORS[ds]):
-        assert glued[f"a_authors_{ds}_{step}"] == pytest.approx(theirs, abs=5e-4)
-        # our re-implementation of their estimator (Akima minimum without the noise median)
-        assert glued[f"a_akima_{ds}_{step}"] == pytest.approx(theirs, abs=0.005)
+    for step, theirs, basic in zip(STEPS, AUTHORS[ds], AUTHORS_BASIC[ds]):
+        assert glued[f"a_authors_{ds}_{step}"] == pytest.approx(theirs, abs=5e-5)
+        # our re-implementation of their estimator (Akima minimum without the noise median),
+        # weighted as they weight (printed) and unweighted (stored 'basic' fit)
+        assert glued[f"a_akima_w_{ds}_{step}"] == pytest.approx(theirs, abs=0.005)
+        assert glued[f"a_akima_{ds}_{step}"] == pytest.approx(basic, abs=0.005)
 
 
 @pytest.mark.parametrize("ds", ["rw", "owt2"])
@@ -40,14 +48,16 @@ def test_local_parabola_chain(glued, ds):
     for step, ours, theirs in zip(STEPS, LOCAL[ds], AUTHORS[ds]):
         a = glued[f"a_local_{ds}_{step}"]
         assert a == pytest.approx(ours, abs=1e-3)
-        assert a == pytest.approx(theirs, abs=0.035)
+        assert a == pytest.approx(theirs, abs=0.03)
         assert glued[f"a_local_lo_{ds}_{step}"] < a < glued[f"a_local_hi_{ds}_{step}"]
 
 
 def test_estimator_comparison(glued):
-    assert glued["max_diff_akima"] < 0.005
-    assert glued["max_diff_local"] == pytest.approx(0.031, abs=0.002)
-    assert glued["max_diff_full"] == pytest.approx(0.079, abs=0.002)   # rw step (b): 0.780 vs 0.701
+    assert glued["max_diff_akima"] < 0.005 and glued["max_diff_akima_w"] < 0.005
+    assert glued["max_printed_vs_basic"] == pytest.approx(0.0065, abs=2e-4)   # OWT2 step (a)
+    assert glued["max_diff_local"] == pytest.approx(0.0293, abs=0.002)       # RW step (a)
+    assert glued["max_diff_full"] == pytest.approx(0.073, abs=0.002)   # rw step (b): 0.780 vs 0.7065
+    assert glued["local_inside_printed_ci"] < glued["n_chain_steps"] == 10
     assert glued["a_full_rw_counting"] == pytest.approx(0.780, abs=1e-3)
 
 
@@ -61,7 +71,7 @@ def test_shares_sum_to_one(glued):
 
 
 def test_side_configurations(glued):
-    assert glued["a_authors_side_rw_kaplan_tuned"] == pytest.approx(0.708, abs=5e-4)
+    assert glued["a_authors_side_rw_kaplan_tuned"] == pytest.approx(0.7115, abs=5e-4)
     assert glued["a_local_side_rw_kaplan_tuned"] == pytest.approx(0.694, abs=2e-3)
 
 
@@ -69,6 +79,11 @@ def test_gamma(glued):
     assert glued["gamma_fit"] == pytest.approx(53021, rel=1e-3)
     assert glued["gamma_ps"] == 47491
     assert glued["aspect_ps"] == pytest.approx(39.2, abs=0.05)
+    # Pearce & Song's comment formula (aspect 39.2, V = 32,000) gives 47,481, not their fitted 47,491;
+    # the per-layer relative-position matrix (13 d^2 instead of 12) makes gamma smaller, not larger.
+    assert glued["gamma_ps_formula"] == pytest.approx(47481, abs=1)
+    assert glued["gamma_a9_formula_13"] < glued["gamma_a9_formula_12"]
+    assert glued["gamma_fit"] > glued["gamma_ps"]
 
 
 def test_simulated_exponents(glued):
@@ -110,3 +125,13 @@ def test_review_glues(glued):
     assert glued["settings_diff_hoffmann"] == pytest.approx(0.015, abs=0.003)
     assert glued["ps_n_lo_hoffmann"] == pytest.approx(5242, rel=0.01)
     assert glued["ex_budgets_lo"] < glued["ex_budgets_a"] < glued["ex_budgets_hi"]
+
+
+def test_step_a_against_kaplan_in_spent_compute(glued):
+    # Kaplan's C_min^0.73 frontier, read in compute spent at a fixed 2^19-token batch over Porian
+    # et al.'s budgets: slope ~0.83 (0.78-0.89 locally), where step (a) lands; Kaplan's 0.88 is the
+    # fixed-batch fit of his Figure 14.
+    assert glued["kaplan_spent_a"] == pytest.approx(0.835, abs=0.003)
+    assert 0.77 < glued["kaplan_spent_local_lo"] < glued["kaplan_spent_local_hi"] < 0.9
+    for ds in ("rw", "owt2"):
+        assert abs(glued[f"a_local_{ds}_kaplan"] - glued["kaplan_spent_a"]) < 0.04

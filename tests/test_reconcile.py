@@ -87,6 +87,21 @@ def test_akima_flags_a_minimum_at_the_edge():
         rc.akima_isoflop_optima([1e6, 1e6, 2e6], [1e18] * 3, [3.0, 3.1, 2.9])
 
 
+def test_compute_optimal_exponent_weighted():
+    c = np.geomspace(1e17, 1e20, 6)
+    n = 0.3 * c**0.61
+    n_off = n.copy()
+    n_off[-1] *= 2.0                                  # one optimum far off the line
+    a_plain, _ = rc.compute_optimal_exponent(c, n_off)
+    a_down, _ = rc.compute_optimal_exponent(c, n_off, [0.1] * 5 + [100.0])   # that one barely counts
+    assert abs(a_down - 0.61) < 1e-4 < abs(a_plain - 0.61)
+    assert rc.compute_optimal_exponent(c, n, np.full(6, 0.3))[0] == pytest.approx(0.61, abs=1e-12)
+    with pytest.raises(ValueError, match="log_sd"):
+        rc.compute_optimal_exponent(c, n, [0.1, 0.1, 0.0, 0.1, 0.1, 0.1])
+    with pytest.raises(ValueError, match="log_sd"):
+        rc.compute_optimal_exponent(c, n, [0.1, 0.1])
+
+
 def test_compute_optimal_exponent_exact_and_errors():
     c = np.geomspace(1e18, 1e22, 5)
     a, k = rc.compute_optimal_exponent(c, 0.3 * c**0.61)

@@ -61,17 +61,19 @@ __all__ = [
 ]
 
 KAPLAN2020_PARAMS_RANGE: tuple[float, float] = (768.0, 1.5e9)
-"""Kaplan et al. 2020, Sec. 2: models "from 768 to 1.5 billion non-embedding parameters"."""
+"""Kaplan et al. 2020, Sec. 3: models "from 768 to 1.5 billion non-embedding parameters"."""
 
 KAPLAN2020_HORIZON_TOKENS: float = 2.5e5 * 512 * 1024
-"""Tokens of Kaplan et al.'s one cosine schedule (Sec. 2.2/2.3: 2.5 x 10^5 steps of 512 sequences of
+"""Tokens of Kaplan et al.'s one cosine schedule (Sec. 2.2: 2.5 x 10^5 steps of 512 sequences of
 1024 tokens, about 1.3 x 10^11 tokens), through which every model ran and from which intermediate
 losses were read."""
 
 PEARCE2024_GAMMA: float = 47491.0
 """``gamma`` of ``N_T = N_nonemb + gamma N_nonemb^(1/3)`` in Pearce & Song's analysis script
-(``script_analysis_kaplan_chinchilla.py``: ``gamma = 47491``, derived as
-``(aspect_ratio/12)^(1/3) * vocab_size`` with aspect ratio 39.2 and vocabulary 32,000)."""
+(``script_analysis_kaplan_chinchilla.py``: ``gamma = 47491``, hard-coded and labelled "Fit" in the
+plot of Chinchilla's model configurations; the aspect-ratio formula left in a comment,
+``(aspect_ratio/12)^(1/3) * vocab_size`` with aspect ratio 39.2 and vocabulary 32,000, gives 47,481,
+and a commented-out alternative uses 52,960)."""
 
 PEARCE2024_FLOPS_RANGE: tuple[float, float] = (10**12.95, 10**20.7)
 """Range of non-embedding compute ``C = 6 N_nonemb D`` [FLOP] over which Pearce & Song's script fits
@@ -176,19 +178,28 @@ def akima_isoflop_optima(
     return pd.DataFrame(rows, columns=list(AKIMA_COLUMNS))
 
 
-def compute_optimal_exponent(flops: ArrayLike, params_opt: ArrayLike) -> tuple[float, float]:
+def compute_optimal_exponent(
+    flops: ArrayLike, params_opt: ArrayLike, log_sd: ArrayLike | None = None
+) -> tuple[float, float]:
     """Least-squares line ``ln N* = ln k + a ln C``; returns ``(a, k)``.
 
     flops: budgets C [FLOP]; params_opt: compute-optimal sizes N* [parameters] (at least two
-    distinct budgets). The unweighted log-log fit of Hoffmann et al. 2022 (Sec. 3.2) and of Porian
-    et al. 2024 (their "basic" fit).
+    distinct budgets). Without ``log_sd`` the unweighted log-log fit of Hoffmann et al. 2022
+    (Sec. 3.2) and of Porian et al. 2024 (their "basic" fit); with ``log_sd`` (the standard deviation
+    of each ln N*, positive) each budget is weighted by ``1 / log_sd**2``, the weighting of the fits
+    Porian et al. 2024 print.
     """
     c = one_dimensional("flops", positive_array("flops", flops))
     n = one_dimensional("params_opt", positive_array("params_opt", params_opt))
     same_length(flops=c, params_opt=n)
     if np.unique(c).size < 2:
         raise ValueError(f"flops: needs at least 2 distinct budgets, got {np.unique(c).size}")
-    a, ln_k = np.polyfit(np.log(c), np.log(n), 1)
+    if log_sd is None:
+        a, ln_k = np.polyfit(np.log(c), np.log(n), 1)
+    else:
+        sd = one_dimensional("log_sd", positive_array("log_sd", log_sd))
+        same_length(flops=c, log_sd=sd)
+        a, ln_k = np.polyfit(np.log(c), np.log(n), 1, w=1.0 / sd)   # polyfit weights are 1/sigma
     return float(a), float(np.exp(ln_k))
 
 
@@ -448,7 +459,7 @@ def cosine_lr_fraction(progress: ArrayLike, final_fraction: float = 0.0) -> NDAr
     """Learning rate as a fraction of its peak along a cosine schedule (warmup ignored).
 
     ``f + (1 - f) (1 + cos(pi s)) / 2`` at progress ``s`` in [0, 1] (tokens seen / schedule
-    length), and ``f`` afterwards. Kaplan et al. 2020 (Sec. 2.3) decay to zero (``f = 0``);
+    length), and ``f`` afterwards. Kaplan et al. 2020 (Sec. 2.2) decay to zero (``f = 0``);
     Hoffmann et al. 2022 (App. B) decay by 10x (``f = 0.1``). progress >= 0; 0 <= f < 1.
     """
     s = finite_array("progress", progress)

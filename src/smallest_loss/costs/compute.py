@@ -2,7 +2,11 @@
 
 ``C = n_GPU-hours x 3600 s/h x peak FLOP/s x utilization`` where utilization is the model FLOPs
 utilization (MFU): the fraction of the accelerator's peak that the training run turns into model
-FLOPs (Chowdhery et al. 2022 define it with 6N FLOPs per token).
+FLOPs. Chowdhery et al. 2022 (PaLM, Appendix B) define it with the model FLOPs of forward and backward
+passes, ``6N + 12 L H Q T`` per token (N parameters, L layers, H heads, head size Q, sequence length
+T): the attention term is counted, recomputation (rematerialization) is not. With C = 6ND, as in
+this book, the attention term is left out, so an MFU quoted in PaLM's convention slightly overstates
+the 6ND FLOPs delivered for long sequences.
 """
 
 from __future__ import annotations

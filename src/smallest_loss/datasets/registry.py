@@ -33,6 +33,7 @@ __all__ = [
     "load_chinchilla",
     "load_porian",
     "load_porian_fits",
+    "load_porian_optima",
     "load_datablations",
     "parse_param_count",
 ]
@@ -294,8 +295,11 @@ def load_porian_fits() -> pd.DataFrame:
     """The power-law fits Porian et al. 2024 stored with each configuration (for comparison only).
 
     One row per configuration: the configuration columns, ``n_exponent`` (a in N* ∝ C^a, their
-    'basic' fit), ``n_exponent_weighted``, ``n_exponent_bs_median``, ``t_exponent`` (b in
-    D* ∝ C^b), ``n_coef`` and ``source_file``.
+    'basic' fit: unweighted least squares through their optima), ``n_exponent_weighted``,
+    ``n_exponent_bs_median``, ``n_exponent_printed`` with ``n_exponent_printed_lo`` and
+    ``n_exponent_printed_hi`` (the 'bs_median_weighted' fit and the 2.5% and 97.5% quantiles of its
+    'bootstrap_weighted' replicates: what the paper's Figure 1 and Table 1 print, selected as in their
+    ``paper_tables.py``), ``t_exponent`` (b in D* ∝ C^b), ``n_coef`` and ``source_file``.
     """
     rows = []
     for key, frame in _porian_frames():
@@ -307,11 +311,40 @@ def load_porian_fits() -> pd.DataFrame:
             row["n_exponent"] = float(fits["basic"]["n_exponent"])
             row["n_exponent_weighted"] = float(fits["weighted"]["n_exponent"])
             row["n_exponent_bs_median"] = float(fits["bs_median"]["n_exponent"])
+            row["n_exponent_printed"] = float(fits["bs_median_weighted"]["n_exponent"])
+            replicates = [f["n_exponent"] for f in fits["bootstrap_weighted"] if "n_coef" in f]
+            row["n_exponent_printed_lo"], row["n_exponent_printed_hi"] = (
+                float(q) for q in np.quantile(replicates, [0.025, 0.975]))
             row["t_exponent"] = float(fits["basic"]["t_exponent"])
             row["n_coef"] = float(fits["basic"]["n_coef"])
             rows.append(row)
     return pd.DataFrame(rows)[["config", *PORIAN_CONFIG, "source_file", "n_exponent",
-                               "n_exponent_weighted", "n_exponent_bs_median", "t_exponent", "n_coef"]]
+                               "n_exponent_weighted", "n_exponent_bs_median", "n_exponent_printed",
+                               "n_exponent_printed_lo", "n_exponent_printed_hi", "t_exponent", "n_coef"]]
+
+
+def load_porian_optima() -> pd.DataFrame:
+    """The isoFLOP optima Porian et al. 2024 stored with each configuration, one row a budget.
+
+    Columns: the configuration columns (as in :func:`load_porian`), ``flops`` [FLOP], ``params_opt``
+    (their N* for the budget [parameters]) and ``params_opt_log_sd`` (the spread of ln N* over their
+    noise bootstrap, whose inverse square weights their printed power-law fit). Budgets without an
+    optimum are left out.
+    """
+    rows = []
+    for key, frame in _porian_frames():
+        for _, cfg in frame.iterrows():
+            pairs = cfg["optimal_pairs"][["flops", "n", "n_star_std"]].dropna()
+            part = pd.DataFrame({"flops": pairs["flops"].to_numpy(float),
+                                 "params_opt": pairs["n"].to_numpy(float),
+                                 "params_opt_log_sd": pairs["n_star_std"].to_numpy(float)})
+            for c in PORIAN_CONFIG:
+                part[c] = cfg[c]
+            part["config"] = _config_id(cfg)
+            part["source_file"] = key.split("/")[-1]
+            rows.append(part)
+    df = pd.concat(rows, ignore_index=True)
+    return df[["config", *PORIAN_CONFIG, "source_file", "flops", "params_opt", "params_opt_log_sd"]]
 
 
 DATABLATIONS_KEY = "datablations/datablations_losses.csv"

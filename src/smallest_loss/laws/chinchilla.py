@@ -154,10 +154,19 @@ HOFFMANN2022 = ChinchillaLaw(
     E=1.69337, A=406.401, B=410.723, alpha=0.33917, beta=0.28491,
     name="hoffmann2022",
     source=(
-        "Hoffmann et al. 2022, Approach 3, unrounded estimates behind Eq. 10 "
-        "(as reported by Besiroglu et al. 2024, Sec. 2)"
+        "Hoffmann et al. 2022, Approach 3, unrounded estimates behind Eq. 10: Epoch AI's "
+        "replication code (epoch-research/analyzing-chinchilla, data_analysis.ipynb, true_params), "
+        "which Besiroglu et al. 2024 attribute to the paper's TeX source"
     ),
 )
+"""Hoffmann et al.'s Approach 3 fit with more digits than Eq. 10 prints.
+
+Epoch AI's notebook stores ``true_params = [6.0073404, 6.0179186, 0.5267228, 0.33917084, 0.2849083]``
+as (ln A, ln B, ln E, alpha, beta); the constants here are those values (A, B, E exponentiated)
+to six significant digits. This set reproduces the 40B Gopher-budget size of Hoffmann et al.'s
+Figure 4 but not every row of their Table A3 (chapter 1): the tables were computed with constants
+or a procedure the paper does not print.
+"""
 
 HOFFMANN2022_PRINTED = ChinchillaLaw(
     E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28,

@@ -6,7 +6,11 @@ Each formula is written once, named after the paper's quantity, with the paper's
 * ``N`` counts *non-embedding* parameters (Sec. 2.1, Eq. 2.1), unlike Hoffmann et al. (2022), who
   count all parameters;
 * training compute is ``C ≈ 6 N B S = 6 N E`` FLOP for ``E = B S`` tokens processed (Sec. 1.3 and
-  Sec. 2.1: ``C ≈ 6N`` FLOP per token, non-embedding, forward plus backward);
+  Sec. 2.1: ``C ≈ 6N`` FLOP per token, non-embedding, forward plus backward). In this module ``B``
+  (``batch_size``, ``B_crit``, ``B_*``) is Kaplan's batch size in tokens and ``E`` the number of
+  tokens processed ("examples"); the book writes them as calligraphic B and E because B and E
+  also name the data coefficient and the irreducible loss of Hoffmann et al.'s law
+  (:mod:`smallest_loss.laws.chinchilla`);
 * losses are cross-entropies in nats per token (Sec. 1.3);
 * the paper quotes compute in PF-days, 1 PF-day = 10^15 x 24 x 3600 = 8.64 x 10^19 FLOP (Sec. 1.3).
   Every function here takes and returns compute in FLOP and converts internally.
