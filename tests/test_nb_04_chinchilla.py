@@ -1,5 +1,6 @@
 """Chapter 4 (Chinchilla, recomputed) run with small parameters; its glued numbers checked against
-Hoffmann et al. 2022, Besiroglu et al. 2024 and the library author's reference fit."""
+Hoffmann et al. 2022 and Besiroglu et al. 2024 (their notebook, data_analysis.ipynb). Only what
+the data determine is asserted: the tests pass under other BLAS kernels (OPENBLAS_CORETYPE)."""
 
 import pytest
 
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.notebook
 @pytest.fixture(scope="module")
 def glued():
     _, values = run_notebook(
-        NOTEBOOK, {"n_bootstrap": 20, "n_bootstrap_isoflop": 50, "n_subsamples": 8}
+        NOTEBOOK, {"n_bootstrap": 20, "n_bootstrap_isoflop": 50, "n_subsamples": 8, "n_perturb": 5}
     )
     return values
 
@@ -23,8 +24,8 @@ def test_data(glued):
 
 
 def test_approach3_fit(glued):
-    # Plain 4500-start grid fit (library author): E 1.8172, A 477.82, B 2143.4, alpha 0.34731,
-    # beta 0.36717, a 0.5139, objective 0.0010183. Besiroglu et al. 2024: a = 0.5126.
+    # Besiroglu et al.'s notebook, 4500-start grid on the Huber sum: E 1.81724, A 477.84, B 2143.86,
+    # alpha 0.34731, beta 0.36718 (a = 0.5139); objective 0.0010183 here.
     assert glued["fit_E"] == pytest.approx(1.8172, abs=5e-4)
     assert glued["fit_A"] == pytest.approx(477.8, rel=0.01)
     assert glued["fit_B"] == pytest.approx(2143.4, rel=0.01)
@@ -42,16 +43,38 @@ def test_bootstrap_small_run(glued):
     assert glued["width_ratio"] > 10  # far wider than Hoffmann's (0.454, 0.455)
     assert glued["h_a_lo"] == 0.454 and glued["h_a_hi"] == 0.455
     assert glued["a_unrounded"] == pytest.approx(0.4565, abs=1e-4)
+    # SEs against Besiroglu et al.'s notebook (E 0.02566, A 124.52, B 1293.28, alpha 0.0154,
+    # beta 0.0206), within three Monte Carlo deviations for 20 resamples.
+    assert glued["epoch_se_alpha"] == 0.0154 and glued["epoch_se_B"] == pytest.approx(1293.2841)
+    for k in ("E", "A", "B", "alpha", "beta"):
+        assert abs(glued[f"se_dev_{k}"]) < glued[f"se_tol_{k}"]
 
 
 def test_mean_reduction_stops_early(glued):
-    # Library author: mean reduction gives E 1.794, A 783, B 870, alpha 0.377, beta 0.322,
-    # a 0.461, a 6.1% worse objective, 9 iterations per start on average against 44.
-    assert glued["mean_a"] == pytest.approx(0.461, abs=0.002)
-    assert glued["mean_E"] == pytest.approx(1.794, abs=0.002)
-    assert glued["objective_gap_pct"] == pytest.approx(6.1, abs=0.3)
-    assert glued["mean_iters"] == pytest.approx(8.7, abs=1.0)
+    # Robust across copies perturbed by 1e-12 and across BLAS kernels: a ~ 0.461, a summed objective
+    # about 6% worse, about 9 iterations per start against 44. The end point (E, A, B) is not
+    # determined: it is reported as a range over the copies, never as a point.
+    assert glued["mean_a_median"] == pytest.approx(0.461, abs=0.002)
+    assert glued["n_typical"] >= 3 and glued["n_typical"] + glued["n_atypical"] == 5
+    assert glued["objective_gap_pct"] == pytest.approx(6.1, abs=0.5)
+    assert glued["mean_iters"] == pytest.approx(8.7, abs=0.5)
     assert glued["sum_iters"] == pytest.approx(43.7, abs=2.0)
+    assert 1.75 < glued["mean_E_lo"] <= glued["mean_E_hi"] < 1.82
+    assert glued["mean_a_lo"] <= glued["mean_a_median"] <= glued["mean_a_hi"]
+
+
+def test_two_objectives(glued):
+    # Maximising Besiroglu et al.'s Huber likelihood reproduces their published estimates
+    # (notebook: A 482.00572, B 2085.43420, E 1.81686, alpha 0.34781, beta 0.36585; LL 879.77).
+    assert glued["lik_A"] == pytest.approx(482.00572, rel=1e-5)
+    assert glued["lik_B"] == pytest.approx(2085.43420, rel=1e-5)
+    assert glued["lik_E"] == pytest.approx(1.81686, abs=1e-5)
+    assert glued["lik_alpha"] == pytest.approx(0.34781, abs=1e-5)
+    assert glued["lik_beta"] == pytest.approx(0.36585, abs=1e-5)
+    assert glued["lik_ll"] == pytest.approx(879.77, abs=0.01)
+    assert glued["lik_ll_at_sum"] < glued["lik_ll"] and glued["lik_sum_gap_pct"] > 0
+    assert 3 <= glued["lik_n_exact"] <= 8
+    assert glued["epoch_sum_A"] == pytest.approx(477.84, abs=0.01)
 
 
 def test_hoffmann_recipe(glued):
@@ -95,6 +118,9 @@ def test_table_discrepancies(glued):
     assert glued["ratio_3_175b"] == pytest.approx(10.0)
     assert glued["n_rows_consistent"] == 23 and glued["n_rows_checked"] == 27
     assert glued["ratio_1_67b"] == pytest.approx(1.047, abs=1e-3)
+    assert glued["near_miss_lo"] == pytest.approx(3.6, abs=0.05)
+    assert glued["near_miss_hi"] == pytest.approx(4.7, abs=0.05)
+    assert glued["alpha_shift"] > 0.002   # unprinted digits cannot move alpha this far
     # Unrounded constants: tokens 6-19% above Table A3; printed: 57-122% above.
     assert glued["a3_unrounded_lo"] == pytest.approx(6.0, abs=0.2)
     assert glued["a3_unrounded_hi"] == pytest.approx(18.7, abs=0.2)
@@ -124,6 +150,27 @@ def test_review_glues(glued):
 def test_two_runs_give_identical_numbers(glued):
     # Determinism: every random draw in the chapter is seeded, so a second run glues the same values.
     _, again = run_notebook(
-        NOTEBOOK, {"n_bootstrap": 20, "n_bootstrap_isoflop": 50, "n_subsamples": 8}
+        NOTEBOOK, {"n_bootstrap": 20, "n_bootstrap_isoflop": 50, "n_subsamples": 8, "n_perturb": 5}
     )
     assert again == glued
+
+
+def test_chinchilla_against_gopher(glued):
+    # Predicted loss gap Gopher - Chinchilla [% of Gopher's loss]: Hoffmann unrounded 2.36,
+    # printed 2.84, Besiroglu 1.29, this chapter 1.27; optimum at 5.76e23 FLOP: 40B, 32B, 72B, 73B.
+    assert glued["gg_gap_pct_hu"] == pytest.approx(2.36, abs=0.01)
+    assert glued["gg_gap_pct_hp"] == pytest.approx(2.84, abs=0.01)
+    assert glued["gg_gap_pct_b24"] == pytest.approx(1.29, abs=0.01)
+    assert glued["gg_gap_pct_ours"] == pytest.approx(1.27, abs=0.01)
+    assert glued["gg_nopt_hu"] == pytest.approx(40.4, abs=0.1)
+    assert glued["gg_nopt_ours"] == pytest.approx(73.2, abs=0.5)
+    assert glued["gg_gap_pct_lo"] < glued["gg_gap_pct_ours"] < glued["gg_gap_pct_hi"]
+    # Hoffmann et al. 2022, Table A5 (Pile bpb, 19 subsets) and Table 6 (MMLU 67.6 vs 60.0).
+    assert glued["pile_gain_min"] == pytest.approx(2.7145, abs=1e-3)
+    assert glued["pile_gain_median"] == pytest.approx(4.212, abs=1e-3)
+    assert glued["pile_gain_max"] == pytest.approx(16.463, abs=1e-3)
+    assert glued["pile_gain_max_subset"] == "gutenberg_pg_19"
+    assert (glued["mmlu_chinchilla"], glued["mmlu_gopher"]) == (67.6, 60.0)
+    # The observed median gain is larger than every fit predicts.
+    assert glued["gg_ratio_median"] == pytest.approx(3.33, abs=0.02)
+    assert glued["gg_ratio_median_hu"] == pytest.approx(1.79, abs=0.01)

@@ -177,8 +177,16 @@ HOFFMANN2022_PRINTED = ChinchillaLaw(
 BESIROGLU2024 = ChinchillaLaw(
     E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658,
     name="besiroglu2024",
-    source="Besiroglu et al. 2024, Eq. 3 (Approach 3 refit on 240 points digitized from Hoffmann et al. Fig. 4)",
+    source=(
+        "Besiroglu et al. 2024, Approach 3 refit on 240 points digitized from Hoffmann et al. Fig. 4 "
+        "(the five values Pearce & Song 2024's analysis script quotes for it; the authors' notebook "
+        "epoch-research/analyzing-chinchilla prints E 1.81686, A 482.0057, B 2085.434, alpha 0.34781, "
+        "beta 0.36585)"
+    ),
 )
+"""Besiroglu et al.'s published Approach 3 estimates, to the digits the paper quotes for A, B, alpha
+and beta. They maximise a Huber likelihood with a free scale (``fit.likelihood``), not the Huber sum
+of Hoffmann et al.'s Eq. 3; their plain Huber-sum fit is chapter 4's (E 1.81724, A 477.84)."""
 
 LAWS: dict[str, ChinchillaLaw] = {
     law.name: law for law in (HOFFMANN2022, HOFFMANN2022_PRINTED, BESIROGLU2024)
