@@ -153,6 +153,12 @@ def main() -> None:
 
     # -- 5. the fit ------------------------------------------------------------------------------
     ours = fit.as_dict()
+    t0 = time.perf_counter()
+    ident = fit.identification
+    t_ident = time.perf_counter() - t0
+    print(f"identification (profiles of E, A, B, alpha, beta, a): {t_ident:.2f} s; {ident.reason}")
+    print("  near-optimal ranges: " + "  ".join(
+        f"{k}=[{lo_:.4g}, {hi_:.4g}]" for k, (lo_, hi_) in ident.ranges.items()))
     print("fit (sum of Huber losses, delta 1e-3, best of 4500):")
     print(f"  ours:                  {fmt(ours)}  objective={fit.objective:.10g}")
     print(f"  Besiroglu grid fit:    {fmt(BESIROGLU_GRID)}")

@@ -376,3 +376,123 @@ def test_objective_and_huber_reject_bad_input():
         huber_loss([0.1, np.nan])
     with pytest.raises(ValueError, match=r"x0: expected shape \(k, p\), got \(3,\)"):
         batched_lbfgs(lambda z, r: (z.sum(1), np.ones_like(z)), np.zeros(3))
+
+
+# --- Identifiability ---------------------------------------------------------------------------
+
+def _isoflop_ridge(seed: int = 0):
+    """A flat ridge: 8 isoFLOP budgets over one decade (1e18-1e19 FLOP), 29 sizes each within
+    +-0.3 dex of the optimum, 2% log-normal noise on Hoffmann et al.'s law (232 runs)."""
+    from smallest_loss.laws import compute_optimal_allocation
+
+    rng = np.random.default_rng(seed)
+    n, d = [], []
+    for c in np.logspace(18, 19, 8):
+        n_opt = float(compute_optimal_allocation(HOFFMANN2022, c).params)
+        sizes = n_opt * np.logspace(-0.3, 0.3, 29)
+        n.extend(sizes)
+        d.extend(c / (6 * sizes))
+    n, d = np.array(n), np.array(d)
+    return n, d, HOFFMANN2022.loss(n, d) * np.exp(rng.normal(0, 0.02, n.size))
+
+
+def test_near_optimal_rtol_is_the_likelihood_ratio_bound():
+    from smallest_loss.fit.approach3 import near_optimal_rtol
+
+    assert near_optimal_rtol(240) == pytest.approx(3.841458820694124 / 480)
+    with pytest.raises(ValueError, match="n_points = 0 must be at least 1"):
+        near_optimal_rtol(0)
+
+
+def test_well_designed_grid_is_identified(noisy):
+    *_, fit = noisy
+    ident = fit.identification
+    assert fit.identified and ident.reason.startswith("identified")
+    for k in ("E", "A", "B", "alpha", "beta", "a", "b"):
+        lo, hi = fit.near_optimal_ranges[k]
+        assert 0 < lo <= getattr(fit, k) <= hi < np.inf, k
+    lo, hi = fit.near_optimal_ranges["a"]
+    assert hi - lo < 0.05 and lo < HOFFMANN2022.a < hi
+    # the profile of a has its minimum at the fit and rises to the threshold at the range ends
+    prof = ident.profiles["a"]
+    assert prof.objective.min() >= fit.objective * (1 - 1e-6)
+    assert (prof.objective > ident.threshold).any()
+
+
+def test_isoflop_ridge_is_not_identified():
+    n, d, loss = _isoflop_ridge()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow or invalid-value RuntimeWarning escapes
+        fit = fit_approach3(n, d, loss)
+        ident = fit.identification
+    assert not fit.identified and ident.reason.startswith("not identified")
+    lo, hi = fit.near_optimal_ranges["a"]
+    assert hi - lo > 0.2 and lo < fit.a < hi
+    assert fit.near_optimal_ranges["E"][0] == 0.0  # E is not bounded below
+    # equally good starts end at very different a: the ridge the optimizer stops on
+    inside = (fit.start_objective <= ident.threshold) & (fit.start_theta[:, 3] > 0)
+    th = fit.start_theta[inside]
+    a_starts = th[:, 4] / (th[:, 3] + th[:, 4])
+    assert a_starts.max() - a_starts.min() > 0.1
+
+
+def test_one_model_size_and_collinear_designs_are_not_identified():
+    rng = np.random.default_rng(0)
+    d = np.logspace(9, 11, 20)
+    n = np.full(20, 1e9)
+    fit = fit_approach3(n, d, HOFFMANN2022.loss(n, d) * np.exp(rng.normal(0, 0.005, 20)))
+    assert not fit.identified and "one model size N" in fit.identification.reason
+    assert fit.near_optimal_ranges["alpha"][1] == np.inf
+    n = np.logspace(8, 10, 20)
+    d = 20 * n  # tokens proportional to parameters: N and D collinear in log space
+    fit = fit_approach3(n, d, HOFFMANN2022.loss(n, d) * np.exp(rng.normal(0, 0.005, 20)))
+    assert not fit.identified and "not bounded by the data" in fit.identification.reason
+
+
+def test_too_few_distinct_runs_is_a_value_error():
+    n, d, loss = np.full(6, 1e9), np.full(6, 2e10), np.full(6, 2.5)
+    with pytest.raises(ValueError, match=r"only 1 distinct \(N, D\) pair"):
+        fit_approach3(n, d, loss)
+
+
+def test_bootstrap_counts_diverging_refits_and_leaves_the_interval_open():
+    n = np.repeat(np.logspace(8, 10, 6), 6)
+    d = np.tile(np.logspace(9, 11, 6), 6)
+    loss = 2 + 0.05 * np.log(n / 1e8) + 0.03 * np.log(d / 1e9)  # loss rising with N and D
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow RuntimeWarning
+        fit = fit_approach3(n, d, loss)
+        boot = bootstrap_approach3(n, d, loss, n_bootstrap=20, seed=0, full_fit=fit)
+        se, ci = boot.se(), boot.ci(0.95)
+    assert boot.n_failed == int(boot.failed.sum()) > 10
+    assert not boot.interval_determined(0.95)
+    assert ci["a"] == (0.0, 1.0)  # failed refits count at the domain edges
+    assert all(np.isnan(v) or v >= 0 for v in se.values())
+
+
+def test_bootstrap_without_failures_is_unchanged(noisy):
+    n, d, loss, fit = noisy
+    boot = bootstrap_approach3(n, d, loss, n_bootstrap=30, seed=2, full_fit=fit)
+    assert boot.n_failed == 0 and boot.interval_determined(0.95)
+    q = np.percentile(boot.alpha, [2.5, 97.5])
+    assert boot.ci(0.95)["alpha"] == pytest.approx(tuple(q), rel=0, abs=0)
+    assert boot.se()["alpha"] == np.std(boot.alpha, ddof=1)
+
+
+def test_chinchilla_points_are_identified_and_unchanged():
+    import smallest_loss as sl
+
+    pts = sl.datasets.load_chinchilla()
+    runs = pts[~pts.besiroglu_excluded]
+    fit = fit_approach3(runs.params.to_numpy(), runs.tokens.to_numpy(), runs.loss.to_numpy())
+    # the fit of chapter 4 (Besiroglu et al. 2024's plain Huber-sum fit)
+    assert fit.E == pytest.approx(1.8172, abs=2e-4) and fit.A == pytest.approx(477.8, rel=2e-3)
+    assert fit.B == pytest.approx(2143.4, rel=2e-3)
+    assert fit.alpha == pytest.approx(0.3473, abs=2e-4) and fit.beta == pytest.approx(0.3672, abs=2e-4)
+    assert fit.identified
+    lo, hi = fit.near_optimal_ranges["a"]
+    assert 0.48 < lo < fit.a < hi < 0.55  # about the bootstrap's 95% interval (0.48-0.55)

@@ -30,7 +30,8 @@ Its stopping rules copy those of ``scipy.optimize.minimize(method="L-BFGS-B")`` 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from functools import cached_property
+from typing import Any, Callable, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -49,6 +50,10 @@ __all__ = [
     "BatchedLBFGSResult",
     "batched_lbfgs",
     "Approach3Fit",
+    "Approach3Identification",
+    "NEAR_OPTIMAL_LEVEL",
+    "MAX_A_WIDTH",
+    "near_optimal_rtol",
     "fit_approach3",
     "Approach3Bootstrap",
     "BOOTSTRAP_GTOL",
@@ -541,6 +546,12 @@ def _validate_runs(params: ArrayLike, tokens: ArrayLike, loss: ArrayLike):
         raise ValueError(
             f"params, tokens, loss: {npts} runs given; need at least {_N_THETA} to fit 5 constants"
         )
+    distinct = np.unique(np.stack([n, d], axis=1), axis=0).shape[0]
+    if distinct < _N_THETA:
+        raise ValueError(
+            f"params, tokens: the {npts} runs have only {distinct} distinct (N, D) pair(s); "
+            f"need at least {_N_THETA} to fit 5 constants"
+        )
     return np.log(n), np.log(d), np.log(lo)
 
 
@@ -594,7 +605,10 @@ class Approach3Fit:
     ``max_iter`` or failed their line search). n_iter, status: iterations and stop reason
     (a :data:`STATUS` name) of the best start. start_*: per-start starting points (``start_x0``),
     end points (``start_theta``), objectives, iterations and status codes (into :data:`STATUS`),
-    in the order of the starts.
+    in the order of the starts. log_data: ``(log N, log D, log L)`` of the runs, kept for
+    :attr:`identification`; max_a_width: the widest near-optimal range of ``a`` called identified.
+    identified, near_optimal_ranges, near_optimal_rtol, identification: what the data determine
+    (see :class:`Approach3Identification`).
     """
 
     E: float
@@ -616,6 +630,33 @@ class Approach3Fit:
     start_objective: NDArray[np.float64] = field(repr=False)
     start_n_iter: NDArray[np.int64] = field(repr=False)
     start_status: NDArray[np.int64] = field(repr=False)
+    log_data: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]] | None = field(
+        default=None, repr=False)
+    max_a_width: float = field(default=0.1, repr=False)
+
+    @property
+    def near_optimal_rtol(self) -> float:
+        """Relative objective tolerance of the near-optimal set: see :func:`near_optimal_rtol`."""
+        return near_optimal_rtol(self.n_points)
+
+    @cached_property
+    def identification(self) -> "Approach3Identification":
+        """Which constants the data determine: profiles of the objective, near-optimal ranges and a
+        verdict (:class:`Approach3Identification`). Computed on first access (about a second for a
+        few hundred runs) and cached."""
+        return _identify(self)
+
+    @property
+    def identified(self) -> bool:
+        """True when every constant is bounded within the near-optimal set and the range of ``a`` is
+        narrower than ``max_a_width``; the reason is ``identification.reason``."""
+        return self.identification.identified
+
+    @property
+    def near_optimal_ranges(self) -> dict[str, tuple[float, float]]:
+        """``(low, high)`` of ``E, A, B, alpha, beta, a, b`` over the near-optimal set (fits whose
+        objective is within :attr:`near_optimal_rtol` of the best); ``0`` or ``inf`` where unbounded."""
+        return self.identification.ranges
 
     @property
     def a(self) -> float:
@@ -650,14 +691,20 @@ _CONSTANTS = ("E", "A", "B", "alpha", "beta", "a", "b")
 
 
 def _fit_from_result(res: BatchedLBFGSResult, x0: NDArray[np.float64], n_points: int,
-                     delta: float, reduction: str) -> Approach3Fit:
+                     delta: float, reduction: str, log_data=None, max_a_width: float = 0.1) -> Approach3Fit:
     rows = np.arange(x0.shape[0])
     fun = res.fun[rows]
-    best_local = int(np.nanargmin(np.where(np.isfinite(fun), fun, np.inf)))
+    finite = np.isfinite(fun) & np.all(np.isfinite(res.x[rows]), axis=1)
+    if not finite.any():
+        raise ValueError("approach 3: every L-BFGS start diverged (non-finite objective); "
+                         "check that the losses follow a power law in params and tokens")
+    best_local = int(np.argmin(np.where(finite, fun, np.inf)))
     best = int(rows[best_local])
     th = res.x[best].copy()
+    with np.errstate(over="ignore"):
+        consts = np.exp(th[:3])
     return Approach3Fit(
-        E=float(np.exp(th[2])), A=float(np.exp(th[0])), B=float(np.exp(th[1])),
+        E=float(consts[2]), A=float(consts[0]), B=float(consts[1]),
         alpha=float(th[3]), beta=float(th[4]), objective=float(res.fun[best]), theta=th,
         n_points=n_points, n_starts=int(rows.size),
         n_converged=int(np.count_nonzero(res.status[rows] <= 1)),
@@ -665,6 +712,7 @@ def _fit_from_result(res: BatchedLBFGSResult, x0: NDArray[np.float64], n_points:
         delta=delta, reduction=reduction,
         start_x0=x0.copy(), start_theta=res.x[rows].copy(), start_objective=fun.copy(),
         start_n_iter=res.n_iter[rows].copy(), start_status=res.status[rows].copy(),
+        log_data=log_data, max_a_width=max_a_width,
     )
 
 
@@ -680,6 +728,7 @@ def fit_approach3(
     gtol: float = SCIPY_GTOL,
     ftol: float = SCIPY_FTOL,
     memory: int = 10,
+    max_a_width: float = 0.1,
 ) -> Approach3Fit:
     """Fit ``L = E + A N^-alpha + B D^-beta`` as Hoffmann et al. (2022, Sec. 3.3, App. D.2) do.
 
@@ -695,17 +744,329 @@ def fit_approach3(
         (2024). Compare ``n_iter`` / ``start_n_iter`` and ``objective`` of the two.
     max_iter, gtol, ftol, memory: L-BFGS settings (scipy's L-BFGS-B defaults).
 
+    max_a_width: the widest near-optimal range of ``a`` still called identified (see below).
+
     All starts are optimised together by :func:`batched_lbfgs` with the analytic gradient.
+
+    Identifiability. The best point is not always the whole answer: on a narrow design the
+    objective has a flat ridge along which very different constants fit equally well. The returned
+    fit's ``identified``, ``near_optimal_ranges`` and ``identification`` (computed on first access)
+    report the near-optimal set -- the constants whose objective is within a relative
+    :func:`near_optimal_rtol` of the best -- from the profile of the objective in each constant and
+    in ``a``, and from the starts that ended inside the set. See :class:`Approach3Identification`.
+    Raises ``ValueError`` for fewer than 5 runs or fewer than 5 distinct ``(N, D)`` pairs.
     """
     delta = positive_scalar("delta", delta)
+    max_a_width = positive_scalar("max_a_width", max_a_width)
     reduction = _check_reduction(reduction)
     x, y, lo = _validate_runs(params, tokens, loss)
     x0 = _validate_starts(starts)
     gtol = positive_scalar("gtol", gtol)
     ftol = positive_scalar("ftol", ftol)
     fun = _make_fun(x, y, lo, delta, reduction)
-    res = batched_lbfgs(fun, x0, memory=memory, gtol=gtol, ftol=ftol, max_iter=max_iter)
-    return _fit_from_result(res, x0, x.size, delta, reduction)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        res = batched_lbfgs(fun, x0, memory=memory, gtol=gtol, ftol=ftol, max_iter=max_iter)
+    return _fit_from_result(res, x0, x.size, delta, reduction, log_data=(x, y, lo),
+                            max_a_width=max_a_width)
+
+
+# --- Identifiability ---------------------------------------------------------------------------
+
+NEAR_OPTIMAL_LEVEL = 0.95
+"""Level of the near-optimal set (see :func:`near_optimal_rtol`)."""
+
+_CHI2_1_95 = 3.841458820694124  # 95% quantile of the chi-square distribution with 1 degree of freedom
+
+MAX_A_WIDTH = 0.1
+"""Default widest near-optimal range of ``a = beta / (alpha + beta)`` still called identified: a
+range of 0.1 (e.g. 0.45-0.55) is the coarsest that still tells equal scaling (a = 0.5) from
+Hoffmann et al.'s Approach 3 (0.46) or Kaplan et al.'s 0.73."""
+
+
+def near_optimal_rtol(n_points: int) -> float:
+    """Relative objective tolerance ``chi2_1(0.95) / (2 n)`` of the near-optimal set of ``n`` runs.
+
+    Reading the Huber sum as a Laplace log-likelihood whose scale is fitted (the Huber loss is linear
+    for residuals beyond ``delta = 1e-3``, where most log-loss residuals of real runs lie), the
+    log-likelihood is ``n f / f_best`` up to a constant, and the usual 95% likelihood-ratio bound
+    (a drop of ``chi2_1(0.95) / 2 = 1.92``; Wilks 1938) becomes ``f <= f_best (1 + 1.92 / n)``.
+    Constants inside that set fit the runs as well as the data can tell; a profile-likelihood
+    interval in this sense is what Raue et al. (2009, Bioinformatics 25:1923) use to call a
+    parameter practically identifiable (bounded interval) or not.
+    """
+    n = positive_int("n_points", n_points)
+    return _CHI2_1_95 / (2.0 * n)
+
+
+_PROFILE_NAMES = ("A", "B", "E", "alpha", "beta", "a")
+_PROFILE_INDEX = {"A": 0, "B": 1, "E": 2, "alpha": 3, "beta": 4}
+_PROFILE_OFFSETS = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0])
+# exponents: offsets in ln(alpha) up to 5 (a factor of about 150)
+_MAX_EXPONENT_OFFSET = 5.0
+
+
+@dataclass(frozen=True, eq=False)
+class Approach3Identification:
+    """What the data determine about an Approach 3 fit (see :func:`fit_approach3`).
+
+    rtol: relative tolerance of the near-optimal set (:func:`near_optimal_rtol`); threshold: the
+    objective bound ``best * (1 + rtol)``, where ``best`` is the lowest objective seen (the fit's, or
+    a lower one found while profiling: then ``better_optimum_found``).
+    ranges: ``(low, high)`` per constant ``E, A, B, alpha, beta, a, b`` over the near-optimal set:
+    the hull of the profile interval and of the starts that ended inside the set; ``0.0`` or
+    ``inf`` (``0`` or ``1`` for ``a``, ``b``) where the set reaches the edge of the profiled range,
+    i.e. the constant is not bounded by the data. profiles: per constant (and ``a``), a table of
+    the fixed value and the lowest objective with that value held fixed (the other constants
+    refitted). n_near_optimal_starts: starts of the fit whose end points lie in the set.
+    n_distinct_params, n_distinct_tokens: distinct N and D values in the runs.
+    identified: every one of ``E, A, B, alpha, beta`` bounded and the range of ``a`` narrower than
+    ``max_a_width``. reason: one line saying why (or why not).
+    """
+
+    rtol: float
+    threshold: float
+    ranges: dict[str, tuple[float, float]]
+    profiles: dict[str, Any] = field(repr=False)
+    n_near_optimal_starts: int
+    n_distinct_params: int
+    n_distinct_tokens: int
+    better_optimum_found: bool
+    identified: bool
+    reason: str
+
+
+def _profile_grid(name: str, th: NDArray[np.float64], alpha: float, beta: float) -> NDArray[np.float64]:
+    """Fixed values of the profiled quantity in its working coordinate (log for A, B, E, alpha,
+    beta; logit for a), centred on the optimum."""
+    offs = np.concatenate([-_PROFILE_OFFSETS[::-1], _PROFILE_OFFSETS])
+    if name in ("A", "B", "E"):
+        return th[_PROFILE_INDEX[name]] + offs
+    if name in ("alpha", "beta"):
+        keep = np.abs(offs) <= _MAX_EXPONENT_OFFSET
+        return np.log(max(th[_PROFILE_INDEX[name]], 1e-3)) + offs[keep]
+    a = beta / (alpha + beta) if alpha > 0 and beta > 0 else 0.5
+    a = min(max(a, 1e-3), 1.0 - 1e-3)
+    return np.log(a / (1.0 - a)) + offs
+
+
+def _full_theta(name: str, phi: NDArray[np.float64], value: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Map the 4 free coordinates ``phi`` of a profile problem and its fixed ``value`` to theta."""
+    k = phi.shape[0]
+    th = np.empty((k, _N_THETA))
+    if name == "a":
+        ratio = np.exp(value)  # a / (1 - a) = beta / alpha
+        th[:, :4] = phi
+        th[:, 4] = ratio * phi[:, 3]
+        return th
+    j = _PROFILE_INDEX[name]
+    free = [i for i in range(_N_THETA) if i != j]
+    th[:, free] = phi
+    th[:, j] = np.exp(value) if name in ("alpha", "beta") else value
+    return th
+
+
+def _reduced_grad(name: str, g: NDArray[np.float64], value: NDArray[np.float64]) -> NDArray[np.float64]:
+    if name == "a":
+        out = g[:, :4].copy()
+        out[:, 3] += np.exp(value) * g[:, 4]
+        return out
+    j = _PROFILE_INDEX[name]
+    return np.delete(g, j, axis=1)
+
+
+def _working(name: str, th: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The profiled quantity of each theta row, in its working coordinate."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if name == "a":
+            return np.log(th[:, 4] / th[:, 3])
+        if name in ("alpha", "beta"):
+            return np.log(th[:, _PROFILE_INDEX[name]])
+        return th[:, _PROFILE_INDEX[name]]
+
+
+def _profile_starts(name: str, value: float, candidates: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Two free-coordinate starts for a profile problem: the optimum (``candidates[0]``) moved onto
+    the constraint, and the candidate end point closest to ``value`` moved onto it."""
+    w = _working(name, candidates)
+    dist = np.where(np.isfinite(w), np.abs(w - value), np.inf)
+    picks = [candidates[0], candidates[int(np.argmin(dist))]]
+    out = []
+    for th in picks:
+        th = th.copy()
+        if name == "a":
+            total = th[3] + th[4]
+            a = 1.0 / (1.0 + np.exp(-value))
+            th[3], th[4] = total * (1.0 - a), total * a
+            out.append(th[:4])
+        else:
+            out.append(np.delete(th, _PROFILE_INDEX[name]))
+    return np.array(out)
+
+
+def _natural(name: str, w: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Working coordinate back to the constant itself."""
+    with np.errstate(over="ignore"):
+        if name == "a":
+            return 1.0 / (1.0 + np.exp(-w))
+        return np.exp(w)
+
+
+_EDGES = {"E": (0.0, np.inf), "A": (0.0, np.inf), "B": (0.0, np.inf), "alpha": (0.0, np.inf),
+          "beta": (0.0, np.inf), "a": (0.0, 1.0)}
+
+
+def _profile_interval(name, grid, prof, f_thr, f_best):
+    """Near-optimal interval of one profile: the outermost grid values inside the threshold,
+    extended to the crossing by interpolation in ``sqrt(f - f_best)`` (exact for a quadratic
+    profile); the edge of the domain where the last grid value is still inside."""
+    inside = np.isfinite(prof) & (prof <= f_thr)
+    centre = grid.size // 2  # grid is symmetric around the optimum, which is not on it
+    lo_edge, hi_edge = _EDGES[name]
+    root = np.sqrt(max(f_thr - f_best, 0.0))
+
+    def cross(i_in, i_out):
+        r_in = np.sqrt(max(prof[i_in] - f_best, 0.0))
+        r_out = np.sqrt(max(prof[i_out] - f_best, 0.0)) if np.isfinite(prof[i_out]) else np.inf
+        if not np.isfinite(r_out) or r_out <= r_in:
+            return grid[i_in]
+        t = (root - r_in) / (r_out - r_in)
+        return grid[i_in] + t * (grid[i_out] - grid[i_in])
+
+    idx = np.flatnonzero(inside)
+    if idx.size == 0:  # the profile rises above the threshold right next to the optimum
+        lo_w = cross_from_optimum(grid, prof, centre - 1, f_best, root, side=-1)
+        hi_w = cross_from_optimum(grid, prof, centre, f_best, root, side=1)
+        return float(_natural(name, np.array([lo_w]))[0]), float(_natural(name, np.array([hi_w]))[0])
+    lo_i, hi_i = int(idx.min()), int(idx.max())
+    if lo_i == 0:
+        lo = lo_edge
+    else:
+        lo = float(_natural(name, np.array([cross(lo_i, lo_i - 1)]))[0])
+    if hi_i == grid.size - 1:
+        hi = hi_edge
+    else:
+        hi = float(_natural(name, np.array([cross(hi_i, hi_i + 1)]))[0])
+    if lo_i >= centre:  # nothing inside below the optimum: interpolate between optimum and grid
+        lo = float(_natural(name, np.array([cross_from_optimum(grid, prof, centre - 1, f_best, root, -1)]))[0])
+    if hi_i < centre:
+        hi = float(_natural(name, np.array([cross_from_optimum(grid, prof, centre, f_best, root, 1)]))[0])
+    return lo, hi
+
+
+def cross_from_optimum(grid, prof, i_out, f_best, root, side):
+    """Crossing between the optimum (working value midway between the two central grid points,
+    objective ``f_best``) and grid point ``i_out`` outside the threshold."""
+    centre_w = 0.5 * (grid[grid.size // 2 - 1] + grid[grid.size // 2])
+    r_out = np.sqrt(max(prof[i_out] - f_best, 0.0)) if np.isfinite(prof[i_out]) else np.inf
+    if not np.isfinite(r_out) or r_out <= root:
+        return grid[i_out]
+    return centre_w + (root / r_out) * (grid[i_out] - centre_w)
+
+
+def _identify(fit: Approach3Fit) -> Approach3Identification:
+    """Profiles, near-optimal ranges and the identifiability verdict of ``fit``."""
+    import pandas as pd
+
+    if fit.log_data is None:
+        raise ValueError("this Approach3Fit carries no data (log_data is None): refit with fit_approach3")
+    x, y, lo = fit.log_data
+    rtol = near_optimal_rtol(fit.n_points)
+    fun5 = _make_fun(x, y, lo, fit.delta, fit.reduction)
+    # candidate warm starts: the optimum, then the starts' end points that fit nearly as well
+    fo = np.where(np.isfinite(fit.start_objective), fit.start_objective, np.inf)
+    ok = (fo <= fit.objective * (1.0 + 10.0 * rtol)) & np.all(np.isfinite(fit.start_theta), axis=1)
+    ok &= (fit.start_theta[:, 3] > 0) & (fit.start_theta[:, 4] > 0)
+    candidates = np.vstack([fit.theta[None, :], fit.start_theta[ok]])
+    grids, blocks, names, values = {}, [], [], []
+    for name in _PROFILE_NAMES:
+        grid = _profile_grid(name, fit.theta, fit.alpha, fit.beta)
+        grids[name] = grid
+        for v in grid:
+            st = _profile_starts(name, float(v), candidates)
+            blocks.append(st)
+            names.extend([name] * st.shape[0])
+            values.extend([float(v)] * st.shape[0])
+    phi0 = np.vstack(blocks)
+    names_arr = np.array(names)
+    values_arr = np.array(values)
+    groups = {name: np.flatnonzero(names_arr == name) for name in _PROFILE_NAMES}
+
+    def fun(phi, rows):
+        f = np.empty(rows.size)
+        g = np.empty((rows.size, 4))
+        for name, members in groups.items():
+            sel = np.flatnonzero(np.isin(rows, members))
+            if sel.size == 0:
+                continue
+            v = values_arr[rows[sel]]
+            th = _full_theta(name, phi[sel], v)
+            fs, gs = fun5(th, rows[sel])
+            f[sel] = fs
+            g[sel] = _reduced_grad(name, gs, v)
+        return f, g
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        res = batched_lbfgs(fun, phi0, gtol=BOOTSTRAP_GTOL, ftol=BOOTSTRAP_FTOL, max_iter=3000)
+    fvals = np.where(np.isfinite(res.fun), res.fun, np.inf)
+    profiles = {}
+    best_seen = float(fit.objective)
+    for name in _PROFILE_NAMES:
+        grid = grids[name]
+        prof = np.array([fvals[groups[name]][values_arr[groups[name]] == v].min() for v in grid])
+        profiles[name] = pd.DataFrame({"value": _natural(name, grid), "objective": prof})
+        best_seen = min(best_seen, float(np.min(prof)))
+    better = best_seen < fit.objective * (1.0 - 1e-6)
+    f_thr = best_seen * (1.0 + rtol)
+    ranges = {}
+    for name in _PROFILE_NAMES:
+        prof = profiles[name]["objective"].to_numpy()
+        ranges[name] = _profile_interval(name, grids[name], prof, f_thr, best_seen)
+    # hull with the starts that ended inside the near-optimal set
+    inside = (fo <= f_thr) & np.all(np.isfinite(fit.start_theta), axis=1)
+    inside &= (fit.start_theta[:, 3] > 0) & (fit.start_theta[:, 4] > 0)  # the law's domain
+    th_in = np.vstack([fit.theta[None, :], fit.start_theta[inside]])
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        vals = {"A": np.exp(th_in[:, 0]), "B": np.exp(th_in[:, 1]), "E": np.exp(th_in[:, 2]),
+                "alpha": th_in[:, 3], "beta": th_in[:, 4],
+                "a": params_exponent(th_in[:, 3], th_in[:, 4])}
+    for name, v in vals.items():
+        v = v[np.isfinite(v)]
+        lo_r, hi_r = ranges[name]
+        if v.size:
+            ranges[name] = (float(min(lo_r, v.min())), float(max(hi_r, v.max())))
+    a_lo, a_hi = ranges["a"]
+    ranges["b"] = (1.0 - a_hi, 1.0 - a_lo)
+    ranges = {k: ranges[k] for k in _CONSTANTS}
+
+    n_n = int(np.unique(x).size)
+    n_d = int(np.unique(y).size)
+    problems = []
+    if n_n < 2:
+        problems.append("all runs have one model size N, so E and A N^-alpha cannot be told apart")
+    if n_d < 2:
+        problems.append("all runs have one token count D, so E and B D^-beta cannot be told apart")
+    if not (fit.alpha > 0 and fit.beta > 0):
+        problems.append(f"fitted exponents alpha = {fit.alpha:.3g}, beta = {fit.beta:.3g} are not both positive")
+    unbounded = [k for k in ("E", "A", "B", "alpha", "beta")
+                 if ranges[k][0] <= 0.0 or not np.isfinite(ranges[k][1])]
+    if unbounded:
+        problems.append("not bounded by the data: " + ", ".join(
+            f"{k} in [{ranges[k][0]:.3g}, {ranges[k][1]:.3g}]" for k in unbounded))
+    if not (a_hi - a_lo < fit.max_a_width):
+        problems.append(f"a anywhere in [{a_lo:.3f}, {a_hi:.3f}] (wider than {fit.max_a_width:g})")
+    level = f"objective within {100 * rtol:.2g}% of the best, the {NEAR_OPTIMAL_LEVEL:.0%} likelihood-ratio bound"
+    if problems:
+        reason = "not identified: " + "; ".join(problems) + f" ({level})"
+    else:
+        reason = f"identified: every constant bounded and a in [{a_lo:.3f}, {a_hi:.3f}] ({level})"
+    if better:
+        reason += f"; profiling found a lower objective {best_seen:.8g} than the fit's {fit.objective:.8g}"
+    return Approach3Identification(
+        rtol=rtol, threshold=f_thr, ranges=ranges, profiles=profiles,
+        n_near_optimal_starts=int(np.count_nonzero(inside)), n_distinct_params=n_n,
+        n_distinct_tokens=n_d, better_optimum_found=bool(better), identified=not problems,
+        reason=reason,
+    )
 
 
 # --- Bootstrap ---------------------------------------------------------------------------------
@@ -720,7 +1081,8 @@ class Approach3Bootstrap:
     best start of each refit met a stopping tolerance; n_iter: its iterations. indices:
     ``(n_bootstrap, n_points)`` run indices of each resample (drawn by
     ``numpy.random.default_rng(seed).integers``). starts: the ``(s, 5)`` starting points used for
-    every refit. seed: the seed.
+    every refit. seed: the seed. failed: ``(n_bootstrap,)`` mask of refits that failed (see
+    :attr:`n_failed`); :meth:`se` leaves them out and :meth:`ci` counts them at the domain edges.
     """
 
     fit: Approach3Fit
@@ -737,29 +1099,82 @@ class Approach3Bootstrap:
     indices: NDArray[np.int64] = field(repr=False)
     starts: NDArray[np.float64] = field(repr=False)
     seed: int | None = None
+    failed: NDArray[np.bool_] | None = field(default=None, repr=False)
 
     @property
     def n_bootstrap(self) -> int:
         """Number of resamples."""
         return int(self.E.size)
 
+    @property
+    def n_failed(self) -> int:
+        """Resamples whose refit failed: a non-finite objective or constant (overflow), a
+        non-positive exponent, or ``max_iter`` reached. Left out of :meth:`se`; see :meth:`ci`."""
+        return 0 if self.failed is None else int(np.count_nonzero(self.failed))
+
+    def _ok(self) -> NDArray[np.bool_]:
+        return np.ones(self.n_bootstrap, dtype=bool) if self.failed is None else ~self.failed
+
     def samples(self) -> dict[str, NDArray[np.float64]]:
-        """Per-resample arrays keyed ``E, A, B, alpha, beta, a, b``."""
+        """Per-resample arrays keyed ``E, A, B, alpha, beta, a, b`` (failed resamples included)."""
         return {k: getattr(self, k) for k in _CONSTANTS}
 
     def se(self) -> dict[str, float]:
-        """Bootstrap standard errors (sample standard deviation, ``ddof=1``) of each constant."""
+        """Bootstrap standard errors (sample standard deviation, ``ddof=1``) of each constant, over
+        the resamples whose refit did not fail (NaN when fewer than 2 did not)."""
         if self.n_bootstrap < 2:
             raise ValueError(f"n_bootstrap = {self.n_bootstrap}: need at least 2 resamples for a standard error")
-        return {k: float(np.std(v, ddof=1)) for k, v in self.samples().items()}
+        ok = self._ok()
+        if ok.sum() < 2:
+            return {k: float("nan") for k in _CONSTANTS}
+        with np.errstate(over="ignore", invalid="ignore"):  # constants far along a ridge: inf
+            return {k: float(np.std(v[ok], ddof=1)) for k, v in self.samples().items()}
 
     def ci(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
-        """Percentile bootstrap intervals (Efron & Tibshirani 1993, Ch. 13) at ``level`` (0 < level < 1)."""
+        """Percentile bootstrap intervals (Efron & Tibshirani 1993, Ch. 13) at ``level`` (0 < level < 1).
+
+        Failed refits (:attr:`n_failed`) are counted at the edge of each constant's domain -- at 0
+        for the lower end and at ``inf`` (``1`` for ``a``, ``b``) for the upper end -- so the interval
+        holds wherever they would have landed. An end equal to such an edge (``0``, ``inf``) is not
+        determined by the bootstrap: too many refits failed (more than about ``(1 - level) / 2`` of them).
+        """
         level = positive_scalar("level", level)
         if level >= 1:
             raise ValueError(f"level = {level!r} must be below 1")
         q = 100.0 * np.array([(1 - level) / 2, (1 + level) / 2])
-        return {k: tuple(float(v) for v in np.percentile(arr, q)) for k, arr in self.samples().items()}
+        ok = self._ok()
+        n_bad = self.n_bootstrap - int(ok.sum())
+        out = {}
+        for k, arr in self.samples().items():
+            if n_bad == 0:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    out[k] = tuple(float(v) for v in np.percentile(arr, q))
+                continue
+            hi_edge = 1.0 if k in ("a", "b") else np.inf
+            good = arr[ok]
+            lo_vals = np.sort(np.concatenate([good, np.zeros(n_bad)]))
+            hi_vals = np.sort(np.concatenate([good, np.full(n_bad, hi_edge)]))
+            out[k] = (_percentile_with_edges(lo_vals, q[0]), _percentile_with_edges(hi_vals, q[1]))
+        return out
+
+    def interval_determined(self, level: float = 0.95) -> bool:
+        """Whether every end of :meth:`ci` at ``level`` is a refit value rather than a domain edge."""
+        return all(0.0 < lo and np.isfinite(hi) and not (k in ("a", "b") and (lo <= 0 or hi >= 1))
+                   for k, (lo, hi) in self.ci(level).items())
+
+
+def _percentile_with_edges(sorted_vals: NDArray[np.float64], q: float) -> float:
+    """``numpy.percentile`` (linear) of sorted values that may contain ``inf``: an end that
+    interpolates towards ``inf`` is ``inf``."""
+    pos = q / 100.0 * (sorted_vals.size - 1)
+    i = int(np.floor(pos))
+    j = min(i + 1, sorted_vals.size - 1)
+    lo, hi = sorted_vals[i], sorted_vals[j]
+    if not np.isfinite(hi) and pos > i:
+        return float("inf")
+    if not np.isfinite(lo):
+        return float(lo)
+    return float(lo + (pos - i) * (hi - lo))
 
 
 def _bootstrap_starts(fit: Approach3Fit, n_grid_starts: int) -> NDArray[np.float64]:
@@ -850,16 +1265,21 @@ def bootstrap_approach3(
     x0 = np.tile(starts, (n_bootstrap, 1))  # resample-major: rows r*s .. r*s + s-1
     weight_row = np.repeat(np.arange(n_bootstrap), s)
     fun = _make_fun(x, y, lo, delta, reduction, weights=counts, weight_row=weight_row)
-    res = batched_lbfgs(fun, x0, gtol=gtol, ftol=ftol, max_iter=max_iter)
-
-    fvals = np.where(np.isfinite(res.fun), res.fun, np.inf).reshape(n_bootstrap, s)
-    pick = np.argmin(fvals, axis=1) + np.arange(n_bootstrap) * s
-    th = res.x[pick]
-    alpha, beta = th[:, 3].copy(), th[:, 4].copy()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        res = batched_lbfgs(fun, x0, gtol=gtol, ftol=ftol, max_iter=max_iter)
+        finite = np.isfinite(res.fun) & np.all(np.isfinite(res.x), axis=1)
+        fvals = np.where(finite, res.fun, np.inf).reshape(n_bootstrap, s)
+        pick = np.argmin(fvals, axis=1) + np.arange(n_bootstrap) * s
+        th = res.x[pick]
+        alpha, beta = th[:, 3].copy(), th[:, 4].copy()
+        consts = np.exp(th[:, :3])
+        a_alloc, b_alloc = params_exponent(alpha, beta), tokens_exponent(alpha, beta)
+        failed = (~finite[pick] | ~np.all(np.isfinite(consts), axis=1) | ~(alpha > 0) | ~(beta > 0)
+                  | (res.status[pick] == STATUS.index("max_iter")))
     return Approach3Bootstrap(
         fit=full_fit,
-        E=np.exp(th[:, 2]), A=np.exp(th[:, 0]), B=np.exp(th[:, 1]),
-        alpha=alpha, beta=beta, a=params_exponent(alpha, beta), b=tokens_exponent(alpha, beta),
+        E=consts[:, 2], A=consts[:, 0], B=consts[:, 1],
+        alpha=alpha, beta=beta, a=a_alloc, b=b_alloc,
         objective=res.fun[pick].copy(), converged=res.status[pick] <= 1,
-        n_iter=res.n_iter[pick].copy(), indices=indices, starts=starts, seed=seed,
+        n_iter=res.n_iter[pick].copy(), indices=indices, starts=starts, seed=seed, failed=failed,
     )
