@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                         epilog=_PLAN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     pl.add_argument("--flops", type=_positive_float, required=True, metavar="C", help="training budget [FLOP]")
     pl.add_argument("--law", default="hoffmann2022",
-                    help=f"one of {', '.join(LAW_NAMES)}, or a JSON file written by 'fit --json'")
+                    help=f"one of {', '.join(LAW_NAMES)} (default: hoffmann2022), or a JSON file written by 'fit --json'")
     pl.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
