@@ -14,7 +14,7 @@ endif
 endif
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: install book test clean lock bench
+.PHONY: install book book-student test test-browser clean lock bench lab
 
 install: $(STAMP)
 
@@ -29,8 +29,32 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Book: $(abspath _build/html/index.html)"
 
+# The student edition: the same book without the solutions (sphinx-exercise's hide_solutions),
+# built into _build/student/html; executed chapters are reused from the main book's cache.
+STUDENT_CONFIG := _build/student/_config.yml
+book-student: $(STAMP)
+	mkdir -p _build/student
+	$(BIN)/python -c "import sys, yaml, pathlib; c = yaml.safe_load(open('_config.yml')); \
+	c['title'] += ' (student edition)'; \
+	c['execute']['cache'] = str(pathlib.Path('_build/.jupyter_cache').resolve()); \
+	c['sphinx']['config']['hide_solutions'] = True; \
+	c['sphinx']['local_extensions'] = {k: str(pathlib.Path(v).resolve()) for k, v in c['sphinx'].get('local_extensions', {}).items()}; \
+	c['bibtex_bibfiles'] = [str(pathlib.Path(b).resolve()) for b in c['bibtex_bibfiles']]; \
+	yaml.safe_dump(c, open('$(STUDENT_CONFIG)', 'w'), sort_keys=False, allow_unicode=True)"
+	$(BIN)/jupyter-book build . -W -n --keep-going --config $(STUDENT_CONFIG) --path-output _build/student
+	@echo "Student edition: $(abspath _build/student/_build/html/index.html)"
+
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Only the real-browser test of the built book (headless Chromium; builds the book if needed).
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest tests/test_browser.py
+
+# JupyterLab on the chapters: .md files open as notebooks (jupytext; .jupyter/labconfig), MyST
+# rendered by jupyterlab-myst. Binder uses the same .jupyter folder (the repository is its home).
+lab: $(STAMP)
+	JUPYTER_CONFIG_DIR=$(abspath .jupyter) $(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_approach3.py

@@ -41,16 +41,20 @@ def glued_values(nb) -> dict[str, Any]:
     return values
 
 
-def run_notebook(relative_path: str, parameters: dict[str, Any] | None = None, timeout: int = 900):
+def run_notebook(relative_path: str, parameters: dict[str, Any] | None = None, timeout: int = 900,
+                 cwd: str | Path | None = None):
     """Execute ``relative_path`` (from the repository root) with ``parameters``; return the
-    executed notebook and its glued values."""
+    executed notebook and its glued values.
+
+    The kernel runs in ``cwd`` (default: the notebook's own folder, as Jupyter does), whatever the
+    working directory of the caller; pass another folder to check that a chapter runs from anywhere."""
     path = ROOT / relative_path
     nb = jupytext.read(path)
     executed = papermill.execute_notebook(
         nb,
         None,
         parameters=parameters or {},
-        cwd=str(path.parent),
+        cwd=str(Path(cwd).resolve() if cwd is not None else path.parent),
         kernel_name="python3",
         progress_bar=False,
         log_output=False,

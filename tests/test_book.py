@@ -4,8 +4,6 @@ This executes every chapter with its full parameters (jupyter-cache keeps result
 second run only re-executes changed chapters)."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,13 +14,8 @@ pytestmark = pytest.mark.book
 
 
 @pytest.fixture(scope="module")
-def build_log():
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    proc = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
-        cwd=ROOT, capture_output=True, text=True, timeout=3600,
-    )
-    return proc.returncode, proc.stdout + proc.stderr
+def build_log(book_build):
+    return book_build  # one build per session, shared with tests/test_browser.py (conftest.py)
 
 
 def test_build_succeeds_with_zero_warnings(build_log):
@@ -43,3 +36,49 @@ def test_every_chapter_page_has_captioned_figures_and_a_notebook_download(build_
             assert "<figcaption" in fig and 'id="fig-' in fig, f"{nb}: figure without caption or label"
         assert f"_sources/notebooks/{stem}.ipynb" in html, f"{nb}: no notebook download link"
         assert (ROOT / "_build" / "html" / "_sources" / "notebooks" / f"{stem}.ipynb").is_file()
+
+
+def test_math_is_shipped_with_the_book(build_log):
+    """MathJax comes from _static (sphinx-mathjax-offline), never from a CDN."""
+    assert build_log[0] == 0
+    html_dir = ROOT / "_build" / "html"
+    assert (html_dir / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    for page in html_dir.rglob("*.html"):
+        if "_static" in page.parts:
+            continue
+        scripts = re.findall(r'<script[^>]*src="([^"]+)"', page.read_text())
+        remote = [s for s in scripts if s.startswith(("http:", "https:", "//"))]
+        assert not remote, f"{page.relative_to(html_dir)} loads {remote}"
+
+
+def test_chapters_are_numbered_and_number_their_figures_and_exercises(build_log):
+    assert build_log[0] == 0
+    for number, nb in enumerate(toc_notebooks(), start=1):
+        stem = Path(nb).stem
+        html = (ROOT / "_build" / "html" / "notebooks" / f"{stem}.html").read_text()
+        assert re.search(rf'class="current reference internal" href="#">{number}\. ', html), nb
+        figures = re.findall(r'caption-number">Fig\. ([0-9.]+) ', html)
+        assert figures and all(f.startswith(f"{number}.") for f in figures), (nb, figures)
+        exercises = re.findall(r"Exercise ([0-9.]+)", html)
+        assert exercises and all(e.startswith(f"{number}.") for e in exercises), (nb, exercises)
+
+
+def test_api_page_lists_every_public_function(build_log):
+    import importlib
+    import inspect
+    import pkgutil
+
+    import smallest_loss
+
+    assert build_log[0] == 0
+    html = (ROOT / "_build" / "html" / "book" / "api.html").read_text()
+    missing = []
+    for info in pkgutil.walk_packages(smallest_loss.__path__, "smallest_loss."):
+        module = importlib.import_module(info.name)
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if inspect.ismodule(obj) or getattr(obj, "__module__", None) != info.name:
+                continue  # documented where it is defined
+            if (inspect.isfunction(obj) or inspect.isclass(obj)) and f'id="{info.name}.{name}"' not in html:
+                missing.append(f"{info.name}.{name}")
+    assert not missing, f"not in book/api.md: {missing}"

@@ -3,7 +3,7 @@
 Three groups of tools, one per explanation studied in chapter 5:
 
 * **Estimators of the isoFLOP minimum** on measured runs (Porian et al. 2024). The library's
-  Approach 2 (:mod:`smallest_loss.isoflop`) fits one parabola in ``ln N`` to every point of a
+  Approach 2 (:mod:`smallest_loss.fit.approach2`) fits one parabola in ``ln N`` to every point of a
   budget; here :func:`local_window` selects the runs around the observed minimum for a *local*
   parabola, and :func:`akima_isoflop_optima` re-implements the interpolation estimator of Porian et
   al. (Akima spline through ``(ln N, ln L)``, minimum on a fine grid).
@@ -38,6 +38,7 @@ from .validation import (
 )
 
 __all__ = [
+    "AKIMA_COLUMNS",
     "KAPLAN2020_PARAMS_RANGE",
     "KAPLAN2020_HORIZON_TOKENS",
     "PEARCE2024_GAMMA",
@@ -92,13 +93,13 @@ def local_window(
 ) -> NDArray[np.bool_]:
     """Runs within ``n_neighbours`` model sizes of each budget's observed minimum (a boolean mask).
 
-    Per budget (grouped as in :func:`smallest_loss.isoflop.isoflop_optima`), the distinct model
+    Per budget (grouped as in :func:`smallest_loss.fit.approach2.isoflop_optima`), the distinct model
     sizes are ranked; the size with the lowest observed loss and the ``n_neighbours`` sizes on
     either side of it are kept (fewer at the edge of the sampled range). Fitting a parabola to
     these runs only is the common *local* variant of Hoffmann et al.'s Approach 2: a parabola is a
     Taylor expansion about the minimum, so points far from it, where isoFLOP curves are asymmetric,
     are left out. A budget whose best run is its smallest or largest size keeps its edge and will
-    usually be flagged by the vertex check of :func:`smallest_loss.isoflop.isoflop_optima`; if
+    usually be flagged by the vertex check of :func:`smallest_loss.fit.approach2.isoflop_optima`; if
     that leaves fewer than three sizes, the three sizes at that edge are kept so a parabola can
     still be fitted (and flagged).
 

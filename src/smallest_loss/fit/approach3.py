@@ -448,7 +448,7 @@ def batched_lbfgs(
 
     Each problem keeps its own history and runs its own Wolfe line search (unit step; a step of
     unit length ``1/||d||`` when there is no history, as L-BFGS-B does; see
-    :func:`_wolfe_search`); the problems still running are evaluated together, one call of ``fun``
+    ``_wolfe_search``); the problems still running are evaluated together, one call of ``fun``
     per line-search trial. Unlike scipy's L-BFGS-B there are no bounds and the line search is a
     bracketing one rather than Moré-Thuente, so from the same start the two can take different
     paths and, on a multi-modal objective, end in different local minima.
@@ -670,7 +670,7 @@ class Approach3Fit:
 
     @property
     def law(self) -> ChinchillaLaw:
-        """The fit as a :class:`~smallest_loss.laws.ChinchillaLaw` named ``"fit"``.
+        """The fit as a :class:`~smallest_loss.laws.chinchilla.ChinchillaLaw` named ``"fit"``.
 
         Raises ``ValueError`` (from ``ChinchillaLaw``) if a fitted exponent is not positive.
         """

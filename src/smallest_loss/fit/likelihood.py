@@ -5,11 +5,11 @@ Hoffmann et al. (2022, Eq. 3) minimise the plain sum of Huber losses of the log-
 from a different objective, written in their notebook (epoch-research/analyzing-chinchilla,
 ``data_analysis.ipynb``, functions ``huber_logpdf`` and ``objective``): the residuals
 ``r_i = log L_i - LSE(a - alpha log N_i, b - beta log D_i, e)`` are modelled as independent draws from
-a Huber density with threshold ``delta`` and scale ``s = exp(sigma)``,
+a Huber density with threshold ``delta`` and scale ``s = exp(sigma)``::
 
     p(r) = exp(-rho_delta(r / s)) / (s Z(delta)),
     rho_delta(x) = x^2 / 2 if |x| <= delta else delta (|x| - delta / 2),
-    Z(delta) = sqrt(2 pi) (1 - 2 Phi(-delta)) + 2 exp(-delta^2 / 2) / delta,
+    Z(delta) = sqrt(2 pi) (1 - 2 Phi(-delta)) + 2 exp(-delta^2 / 2) / delta
 
 and the six parameters ``(a, b, e, alpha, beta, sigma)`` maximise the log-likelihood. With
 ``delta = 1e-3`` and a fitted scale of a few times ``1e-6``, every residual lies far out in the linear
