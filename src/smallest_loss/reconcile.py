@@ -149,7 +149,7 @@ def akima_isoflop_optima(
     step is left out here (see chapter 5 for its size).
 
     Needs three sizes per budget. Returns one row per budget with the columns of
-    :data:`AKIMA_COLUMNS`.
+    ``AKIMA_COLUMNS``.
     """
     n, c, y = isoflop_runs(params, flops, loss)
     per = positive_int("points_per_interval", points_per_interval)

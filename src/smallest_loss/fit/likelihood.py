@@ -168,7 +168,7 @@ class LikelihoodFit:
 
     @property
     def law(self) -> ChinchillaLaw:
-        """The fitted law as a :class:`~smallest_loss.laws.ChinchillaLaw`."""
+        """The fitted law as a :class:`~smallest_loss.laws.chinchilla.ChinchillaLaw`."""
         return ChinchillaLaw(E=self.E, A=self.A, B=self.B, alpha=self.alpha, beta=self.beta,
                              name="huber-likelihood fit",
                              source=f"Huber likelihood with free scale (Besiroglu et al. 2024), "
