@@ -164,7 +164,8 @@ HOFFMANN2022 = ChinchillaLaw(
 Epoch AI's notebook stores ``true_params = [6.0073404, 6.0179186, 0.5267228, 0.33917084, 0.2849083]``
 as (ln A, ln B, ln E, alpha, beta); the constants here are those values (A, B, E exponentiated)
 to six significant digits. This set reproduces the 40B Gopher-budget size of Hoffmann et al.'s
-Figure 4 but not every row of their Table A3 (chapter 1): the tables were computed with constants
+Figure 4 but none of the Approach 3 rows of their Table A3: at each row's parameter count it asks
+for 6-19% more tokens than the row prints (chapter 1), so the tables were computed with constants
 or a procedure the paper does not print.
 """
 
