@@ -1,4 +1,4 @@
-"""Minimum over training curves: Approach 1 of Hoffmann et al. (2022), Sec. 3.1 and Figure 2.
+"""Minimum over training curves: Approach 1 of Hoffmann et al. (2022; their Section 3.1 and Figure 2).
 
 Every training run (one model size ``N``) traces a curve of loss against training compute
 ``C = 6 N D`` as it consumes tokens ``D``. At each FLOP value the *envelope* is the lowest loss any

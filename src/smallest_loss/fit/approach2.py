@@ -1,4 +1,4 @@
-"""IsoFLOP profiles: Approach 2 of Hoffmann et al. (2022), Sec. 3.2 and Figure 3.
+"""IsoFLOP profiles: Approach 2 of Hoffmann et al. (2022; their Section 3.2 and Figure 3).
 
 For each fixed training budget ``C`` [FLOP] a family of model sizes is trained on ``D = C / (6 N)``
 tokens. The final loss along such an *isoFLOP profile* is fitted with a parabola in ``log N``; its
