@@ -82,3 +82,22 @@ def test_frontier_crossing_and_intersection(glued):
     # Exercise on Eq. 6.8: with Table 6's data rate D* is ~3e11 tokens, below the paper's 1e12.
     assert glued["ex_d_star_t"] == pytest.approx(0.306, abs=0.002)
     assert glued["curve_fit_pct"] == 15 and glued["curve_noise_sigma"] == 0.01
+
+
+def test_prose_numbers_typeset_and_exercise_answers(glued):
+    # Prose numbers are typeset (x 10^n), never Python e-notation.
+    assert glued["kaplan_d_e_text"] == "2.22 × 10¹⁰"
+    assert glued["frontier_cross_text"] == "6.49 × 10¹⁹"
+    assert glued["overfit_coefficient_text"] == "5,520"
+    # Exercise on a tenfold budget: Kaplan grows N by 10^0.73, Chinchilla by 10^a (a ~ 0.46).
+    assert glued["ex_tenfold_kaplan_n"] == pytest.approx(10 ** 0.73, rel=1e-9)
+    assert glued["ex_tenfold_kaplan_n"] * glued["ex_tenfold_kaplan_d"] == pytest.approx(10)
+    assert glued["ex_tenfold_chin_n"] * glued["ex_tenfold_chin_d"] == pytest.approx(10)
+    assert 2.7 < glued["ex_tenfold_chin_n"] < 3.0
+    # Exercise on Eq. 4.4 at 1e9 parameters: the exact solution lies above the rounded rule
+    # (coefficient 5.52e3 against 5e3), and 22B tokens leave a penalty near 2%.
+    assert glued["ex_overfit_1b_exact_b"] == pytest.approx(24.1, abs=0.1)
+    assert glued["ex_overfit_1b_penalty"] == pytest.approx(0.0218, abs=5e-4)
+    # Eq. 6.8 orders of magnitude: C* ~ 1e4 PF-days, N* ~ 1e12, L* ~ 1.7.
+    assert 1e4 < glued["ex_c_star"] < 3e4 and 1e12 < glued["ex_n_star"] < 3e12
+    assert glued["ex_l_star"] == pytest.approx(1.63, abs=0.01)
