@@ -40,10 +40,6 @@ WIDTHS = (1280, 800)  # a laptop window, and a narrow one with the sidebar colla
 # (page, element) -> why. Elements are keyed by equation label, table number or image source.
 # Chapter content that other work will fix; remove an entry when its fix lands.
 KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("notebooks/01_smallest_loss.html", "equation equation-eq-allocation"): "break with aligned",
-    ("notebooks/03_kaplan.html", "equation equation-eq-ch3-ns"): "break with aligned",
-    ("notebooks/03_kaplan.html", "equation equation-eq-ch3-frontier"): "break with aligned",
-    ("notebooks/05_reconciling.html", "equation equation-eq-mid-schedule"): "break with aligned",
 }
 
 

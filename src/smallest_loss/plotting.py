@@ -48,6 +48,11 @@ def text_sizes_px(fig, content_width_px: float = CONTENT_WIDTH_PX) -> list[tuple
     at the figure's dpi, 96 dpi being one CSS pixel per dot)."""
     if content_width_px <= 0:
         raise ValueError(f"content_width_px must be positive, got {content_width_px!r}")
+    if not hasattr(fig.canvas, "get_renderer"):
+        # plt.show() in a notebook leaves a figure with a bare canvas; draw it with Agg instead
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
     fig.canvas.draw()
     bbox = fig.get_tightbbox(fig.canvas.get_renderer())  # inches, as savefig(bbox="tight") crops
     native_px = bbox.width * fig.dpi  # image width in dots
