@@ -36,3 +36,20 @@ def test_bad_width():
     with pytest.raises(ValueError, match="content_width_px must be positive, got 0"):
         plotting.text_sizes_px(fig, 0)
     plt.close(fig)
+
+
+def test_check_legible_after_show_leaves_a_bare_canvas():
+    # plt.show() in a notebook leaves the figure with a FigureCanvasBase that cannot render;
+    # the check must still measure it (it draws with Agg then) and still reject small text.
+    import matplotlib.pyplot as plt
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.set_xlabel("training compute C [FLOP]", fontsize=12)
+    FigureCanvasBase(fig)
+    plotting.check_legible(fig)
+    ax.set_ylabel("tiny", fontsize=3)
+    FigureCanvasBase(fig)
+    with pytest.raises(ValueError, match="tiny"):
+        plotting.check_legible(fig)
+    plt.close(fig)
