@@ -36,7 +36,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..laws import ChinchillaLaw, params_exponent, tokens_exponent
+from ..laws import AllocationExponents, ChinchillaLaw, params_exponent, tokens_exponent
 from ..validation import finite_array, positive_array, positive_int, positive_scalar, same_length
 
 __all__ = [
@@ -594,7 +594,7 @@ def _make_fun(x, y, lo, delta, reduction, weights=None, weight_row=None):
 
 
 @dataclass(frozen=True, eq=False)
-class Approach3Fit:
+class Approach3Fit(AllocationExponents):
     """Best Approach 3 fit (Hoffmann et al. 2022, Sec. 3.3) over a set of L-BFGS starts.
 
     E [nats/token], A, B [nats/token], alpha, beta [dimensionless]: the fitted law
@@ -657,16 +657,6 @@ class Approach3Fit:
         """``(low, high)`` of ``E, A, B, alpha, beta, a, b`` over the near-optimal set (fits whose
         objective is within :attr:`near_optimal_rtol` of the best); ``0`` or ``inf`` where unbounded."""
         return self.identification.ranges
-
-    @property
-    def a(self) -> float:
-        """Exponent of ``N_opt ∝ C^a``: ``beta / (alpha + beta)`` (Hoffmann et al. 2022, Eq. 4)."""
-        return float(params_exponent(self.alpha, self.beta))
-
-    @property
-    def b(self) -> float:
-        """Exponent of ``D_opt ∝ C^b``: ``alpha / (alpha + beta)`` (Hoffmann et al. 2022, Eq. 4)."""
-        return float(tokens_exponent(self.alpha, self.beta))
 
     @property
     def law(self) -> ChinchillaLaw:

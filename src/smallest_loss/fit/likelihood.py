@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize, minimize_scalar
 from scipy.special import ndtr
 
-from ..laws import ChinchillaLaw, params_exponent, tokens_exponent
+from ..laws import AllocationExponents, ChinchillaLaw
 from ..validation import finite_array, positive_array, positive_scalar, same_length
 
 __all__ = [
@@ -134,7 +134,7 @@ def huber_log_likelihood(
 
 
 @dataclass(frozen=True, eq=False)
-class LikelihoodFit:
+class LikelihoodFit(AllocationExponents):
     """Maximum of Besiroglu et al.'s (2024) Huber log-likelihood over the starts tried.
 
     E, A, B [nats/token], alpha, beta: the law ``L = E + A N^-alpha + B D^-beta``; scale: the fitted
@@ -155,16 +155,6 @@ class LikelihoodFit:
     delta: float
     start_theta: NDArray[np.float64] = field(repr=False)
     start_log_likelihood: NDArray[np.float64] = field(repr=False)
-
-    @property
-    def a(self) -> float:
-        """Exponent of ``N_opt ∝ C^a``: ``beta / (alpha + beta)`` (Hoffmann et al. 2022, Eq. 4)."""
-        return float(params_exponent(self.alpha, self.beta))
-
-    @property
-    def b(self) -> float:
-        """Exponent of ``D_opt ∝ C^b``: ``alpha / (alpha + beta)`` (Hoffmann et al. 2022, Eq. 4)."""
-        return float(tokens_exponent(self.alpha, self.beta))
 
     @property
     def law(self) -> ChinchillaLaw:

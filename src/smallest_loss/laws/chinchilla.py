@@ -22,6 +22,7 @@ from ..validation import broadcast, positive_array, positive_scalar
 
 __all__ = [
     "ChinchillaLaw",
+    "AllocationExponents",
     "Allocation",
     "HOFFMANN2022",
     "HOFFMANN2022_PRINTED",
@@ -46,8 +47,25 @@ def tokens_exponent(alpha: ArrayLike, beta: ArrayLike) -> NDArray[np.float64]:
     return al / (al + be)
 
 
+class AllocationExponents:
+    """The allocation exponents of any object with ``alpha`` and ``beta`` (a law, a fit)."""
+
+    alpha: float
+    beta: float
+
+    @property
+    def a(self) -> float:
+        """Exponent of ``N_opt ∝ C^a``: ``beta / (alpha + beta)`` (Hoffmann et al. 2022, Eq. 4)."""
+        return float(params_exponent(self.alpha, self.beta))
+
+    @property
+    def b(self) -> float:
+        """Exponent of ``D_opt ∝ C^b``: ``alpha / (alpha + beta)`` (Hoffmann et al. 2022, Eq. 4)."""
+        return float(tokens_exponent(self.alpha, self.beta))
+
+
 @dataclass(frozen=True)
-class ChinchillaLaw:
+class ChinchillaLaw(AllocationExponents):
     """``L(N, D) = E + A N^-alpha + B D^-beta`` (Hoffmann et al. 2022, Eq. 2).
 
     E: irreducible loss [nats/token]; A, B: scale constants [nats/token]; alpha, beta: exponents
@@ -68,16 +86,6 @@ class ChinchillaLaw:
         e = float(self.E)
         if not np.isfinite(e) or e < 0:
             raise ValueError(f"E = {self.E!r} must be a finite non-negative number")
-
-    @property
-    def a(self) -> float:
-        """Exponent of ``N_opt ∝ C^a``: ``beta / (alpha + beta)`` (Hoffmann et al. 2022, Eq. 4)."""
-        return float(params_exponent(self.alpha, self.beta))
-
-    @property
-    def b(self) -> float:
-        """Exponent of ``D_opt ∝ C^b``: ``alpha / (alpha + beta)`` (Hoffmann et al. 2022, Eq. 4)."""
-        return float(tokens_exponent(self.alpha, self.beta))
 
     @property
     def G(self) -> float:
