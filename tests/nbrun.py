@@ -64,10 +64,10 @@ def run_notebook(relative_path: str, parameters: dict[str, Any] | None = None, t
 
 
 @lru_cache(maxsize=None)
-def toc_notebooks() -> tuple[str, ...]:
-    """Paths (``notebooks/....md``) of every notebook chapter listed in ``_toc.yml``."""
+def toc_files() -> tuple[str, ...]:
+    """Every page of ``_toc.yml`` (root first), without extension, in the book's order."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files: list[str] = []
+    files: list[str] = [toc["root"]]
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
@@ -79,5 +79,10 @@ def toc_notebooks() -> tuple[str, ...]:
             for item in node:
                 walk(item)
 
-    walk(toc)
-    return tuple(f + ".md" for f in files if f.startswith("notebooks/"))
+    walk(toc.get("parts", toc.get("chapters", [])))
+    return tuple(files)
+
+
+def toc_notebooks() -> tuple[str, ...]:
+    """Paths (``notebooks/....md``) of every notebook chapter listed in ``_toc.yml``."""
+    return tuple(f + ".md" for f in toc_files() if f.startswith("notebooks/"))

@@ -28,9 +28,8 @@ import threading
 from pathlib import Path
 
 import pytest
-import yaml
 
-from nbrun import ROOT
+from nbrun import ROOT, toc_files
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
@@ -52,21 +51,7 @@ def _chromium() -> str | None:
 
 
 def _pages() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", toc.get("chapters", [])))
-    return [f + ".html" for f in files]
+    return [f + ".html" for f in toc_files()]
 
 
 PAGES = _pages()

@@ -99,3 +99,17 @@ def one_dimensional(name: str, arr: NDArray[np.float64]) -> NDArray[np.float64]:
     if arr.size == 0:
         raise ValueError(f"{name}: is empty")
     return arr
+
+
+def runs_arrays(
+    params: ArrayLike, tokens: ArrayLike, loss: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Training runs as three positive 1-D arrays of one length: parameters, tokens, loss."""
+    n = positive_array("params", params)
+    d = positive_array("tokens", tokens)
+    lo = positive_array("loss", loss)
+    for name, arr in (("params", n), ("tokens", d), ("loss", lo)):
+        if arr.ndim != 1:
+            raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
+    same_length(params=n, tokens=d, loss=lo)
+    return n, d, lo

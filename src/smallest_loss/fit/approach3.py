@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..laws import AllocationExponents, ChinchillaLaw, params_exponent, tokens_exponent
-from ..validation import finite_array, positive_array, positive_int, positive_scalar, same_length
+from ..validation import finite_array, positive_int, positive_scalar, runs_arrays, same_length
 
 __all__ = [
     "HUBER_DELTA",
@@ -535,13 +535,8 @@ def batched_lbfgs(
 # --- Fitting -----------------------------------------------------------------------------------
 
 def _validate_runs(params: ArrayLike, tokens: ArrayLike, loss: ArrayLike):
-    n = positive_array("params", params)
-    d = positive_array("tokens", tokens)
-    lo = positive_array("loss", loss)
-    for name, arr in (("params", n), ("tokens", d), ("loss", lo)):
-        if arr.ndim != 1:
-            raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
-    npts = same_length(params=n, tokens=d, loss=lo)
+    n, d, lo = runs_arrays(params, tokens, loss)
+    npts = n.size
     if npts < _N_THETA:
         raise ValueError(
             f"params, tokens, loss: {npts} runs given; need at least {_N_THETA} to fit 5 constants"

@@ -29,7 +29,7 @@ from scipy.optimize import minimize, minimize_scalar
 from scipy.special import ndtr
 
 from ..laws import AllocationExponents, ChinchillaLaw
-from ..validation import finite_array, positive_array, positive_scalar, same_length
+from ..validation import finite_array, positive_scalar, runs_arrays, same_length
 
 __all__ = [
     "HUBER_DELTA",
@@ -57,13 +57,8 @@ def huber_log_normaliser(delta: float = HUBER_DELTA) -> float:
 
 
 def _validate_runs(params: ArrayLike, tokens: ArrayLike, loss: ArrayLike):
-    n = positive_array("params", params)
-    d = positive_array("tokens", tokens)
-    lo = positive_array("loss", loss)
-    for name, arr in (("params", n), ("tokens", d), ("loss", lo)):
-        if arr.ndim != 1:
-            raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
-    npts = same_length(params=n, tokens=d, loss=lo)
+    n, d, lo = runs_arrays(params, tokens, loss)
+    npts = n.size
     if npts < _N_PARAMS + 1:
         raise ValueError(f"params, tokens, loss: {npts} runs given; need at least {_N_PARAMS + 1} "
                          "to fit 5 constants and a scale")
