@@ -115,6 +115,14 @@ REGISTRY: dict[str, ExternalFile] = {
             "MIT (IBM/ColPret)",
             "Muennighoff et al. 2023, 'Scaling Data-Constrained Language Models', arXiv:2305.16264",
         ),
+        ExternalFile(
+            "tinyshakespeare/input.txt",
+            "https://raw.githubusercontent.com/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/"
+            "data/tinyshakespeare/input.txt",
+            "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+            "MIT (karpathy/char-rnn README); the text is public domain",
+            "Karpathy 2015, char-rnn (tinyshakespeare: 1,115,394 bytes of Shakespeare)",
+        ),
     ]
 }
 
