@@ -14,6 +14,7 @@ Modules: io (reading runs and law files), fit (the fit command), plan (the plan 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import os
@@ -36,6 +37,14 @@ EXIT_INTERNAL = 70
 """Exit status for an internal error (a bug): EX_SOFTWARE of BSD's sysexits.h."""
 
 CONSTANTS = ("E", "A", "B", "alpha", "beta", "a", "b")
+
+EXTRA_COMMANDS: tuple[str, ...] = (
+    # Modules of this package that add a subcommand: each defines ``add_parser(subparsers)``, which
+    # adds its parser, and ``run(args) -> str``, which returns the complete output or raises
+    # ValueError (one line, exit 2). One line per command, in the book's order.
+    # Part III
+    # Part V
+)
 
 _DESCRIPTION = """\
 Fit scaling laws to your own training runs (Hoffmann et al. 2022, Approaches 1-3), and plan a
@@ -137,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--law", default="hoffmann2022",
                     help=f"one of {', '.join(LAW_NAMES)} (default: hoffmann2022), or a JSON file written by 'fit --json'")
     pl.add_argument("--json", action="store_true", help="print one JSON object")
+    for name in EXTRA_COMMANDS:
+        module = importlib.import_module(f".{name}", __name__)
+        module.add_parser(sub).set_defaults(_run=module.run)
     return parser
 
 
@@ -145,6 +157,8 @@ def _error_line(message: str) -> str:
 
 
 def _run(args: argparse.Namespace) -> str:
+    if getattr(args, "_run", None) is not None:
+        return args._run(args)
     if args.command == "fit":
         runs = read_runs(args.runs, need_run=args.approach == 1)
         result = fit_runs(runs, args.approach, args.bootstrap, args.seed)
