@@ -63,6 +63,25 @@ def test_chapters_are_numbered_and_number_their_figures_and_exercises(build_log)
         assert exercises and all(e.startswith(f"{number}.") for e in exercises), (nb, exercises)
 
 
+def test_downloaded_notebooks_show_the_numbers_and_the_exercises(build_log):
+    """No Jupyter front end renders {glue:text}: the downloadable .ipynb carries the printed text."""
+    import json
+
+    assert build_log[0] == 0
+    for number, nb in enumerate(toc_notebooks(), start=1):
+        stem = Path(nb).stem
+        notebook = json.loads((ROOT / "_build" / "html" / "_sources" / "notebooks" / f"{stem}.ipynb").read_text())
+        text = "".join(c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+                       for c in notebook["cells"] if c["cell_type"] == "markdown")
+        assert "{glue" not in text and "{cite" not in text, f"{nb}: raw roles left for a Jupyter reader"
+        assert "{exercise}" not in text and "{solution" not in text, nb
+        assert f"**Exercise {number}.1.**" in text, f"{nb}: exercises not numbered as in the book"
+        assert "filled in when the book was built" in text, nb
+        html = (ROOT / "_build" / "html" / "notebooks" / f"{stem}.html").read_text()
+        printed = re.findall(r'<span class="pasted-text">([^<]+)</span>', html)
+        assert printed and all(p in text for p in printed[:20]), f"{nb}: book and notebook numbers differ"
+
+
 def test_api_page_lists_every_public_function(build_log):
     import importlib
     import inspect

@@ -4,7 +4,11 @@
    (``solution-start`` ... ``solution-end``, with the code cells between them), which
    sphinx-exercise 1.2 leaves in place; ``{solution}`` directives it already drops itself.
 2. book/api.md renders the library's argument lists as lists, see below.
-3. Every page loads without console errors: inline scripts added twice (sphinx-thebe's
+3. The notebook a reader downloads from a chapter's page (``_sources/notebooks/NN.ipynb``) shows the
+   numbers: no Jupyter front end renders myst-nb's ``{glue:text}`` roles, so after the build each
+   role in the downloaded notebook is replaced by the text the book prints for it (from the glue
+   data the build stored), and the exercises and solutions become plain Markdown headings.
+4. Every page loads without console errors: inline scripts added twice (sphinx-thebe's
    ``const THEBE_JS_URL``, which then throws "already been declared") are kept once, and the
    theme's colour mode defaults to "auto" instead of "" (pydata-sphinx-theme logs an error).
 
@@ -22,7 +26,9 @@ argument with its continuation lines, and leaves every other line as it is.
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from docutils import nodes
 
@@ -114,8 +120,108 @@ def _page_context(app, pagename, templatename, context, doctree):  # noqa: ARG00
         context["default_mode"] = "auto"
 
 
+_GLUE_TEXT = re.compile(r"\{glue:text\}`([^`]+)`")
+_FENCE = re.compile(r"^(`{3,}|:{3,})\{([\w-]+)\}\s*(.*)$")
+_HEADINGS = {"exercise": "**Exercise.**", "solution": "**Solution.**", "solution-start": "**Solution.**",
+             "solution-end": ""}
+_READER_NOTE = (
+    "*This notebook is the chapter as the book prints it: the numbers in the text were filled in "
+    "when the book was built. Run the cells to recompute them (the cells that store them for the "
+    "book are hidden there).*"
+)
+
+
+def fill_glue_text(text: str, glue: dict[str, str]) -> str:
+    """``text`` with every ``{glue:text}`key[:spec]``` role replaced by what the book prints for it.
+
+    ``glue`` maps a key to its ``text/plain`` data, as the build stores it; a key that is missing is
+    left as the role (the build itself fails on it)."""
+    from myst_nb.core.variables import format_plain_text
+
+    def one(match: re.Match[str]) -> str:
+        key, _, spec = match.group(1).partition(":")
+        if key not in glue:
+            return match.group(0)
+        return format_plain_text(glue[key], spec)
+
+    return _GLUE_TEXT.sub(one, text)
+
+
+def plain_exercises(text: str) -> str:
+    """Exercise and solution directives of ``text`` as plain Markdown a Jupyter front end shows."""
+    out: list[str] = []
+    open_fences: list[tuple[str, str]] = []  # (fence, directive) of the blocks being rewritten
+    for line in text.split("\n"):
+        m = _FENCE.match(line.strip())
+        if m and m.group(2) in _HEADINGS:
+            if _HEADINGS[m.group(2)]:
+                out.append(_HEADINGS[m.group(2)])
+            open_fences.append((m.group(1), m.group(2)))
+            continue
+        if open_fences and line.strip().startswith(":") and re.match(r"^:[\w-]+:", line.strip()):
+            continue  # directive options (:label:, :class:)
+        if open_fences and line.strip() == open_fences[-1][0]:
+            open_fences.pop()
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+_CITE_T = re.compile(r"\{cite:t\}`([^`]+)`")
+
+
+def author_year(bibfiles: list[str]) -> dict[str, str]:
+    """``key -> "Hoffmann et al. (2022)"`` for every entry of the bibliography files."""
+    from pybtex.database import parse_file
+
+    names: dict[str, str] = {}
+    for bib in bibfiles:
+        for key, entry in parse_file(bib).entries.items():
+            people = entry.persons.get("author", [])
+            last = [" ".join(p.last_names) for p in people]
+            who = last[0] + " et al." if len(last) > 2 else " and ".join(last) if last else key
+            names[key] = f"{who} ({entry.fields.get('year', 'n.d.')})"
+    return names
+
+
+def plain_citations(text: str, names: dict[str, str]) -> str:
+    """``{cite:t}`a,b``` roles as "A et al. (2020), B (2021)" text."""
+    return _CITE_T.sub(lambda m: ", ".join(names.get(k.strip(), k.strip()) for k in m.group(1).split(",")), text)
+
+
+def _reader_notebooks(app, exception):
+    """Write the downloadable notebooks with their numbers filled in (see the module docstring)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    executed = Path(app.outdir).parent / "jupyter_execute"
+    names = author_year([str(Path(app.srcdir) / b) for b in app.config.bibtex_bibfiles])
+    for ipynb in sorted((Path(app.outdir) / "_sources").rglob("*.ipynb")):
+        doc = ipynb.relative_to(Path(app.outdir) / "_sources").with_suffix("")
+        glue_file = executed / doc.parent / f"{doc.name}.glue.json"
+        glue = {}
+        if glue_file.is_file():
+            glue = {k: v.get("data", {}).get("text/plain", "") for k, v in json.loads(glue_file.read_text()).items()}
+        nb = json.loads(ipynb.read_text(encoding="utf-8"))
+        chapter = re.match(r"(\d+)_", doc.name)
+        count = 0
+        for cell in nb.get("cells", []):
+            if cell.get("cell_type") != "markdown":
+                continue
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            source = plain_citations(plain_exercises(fill_glue_text(source, glue)), names)
+            while chapter and "**Exercise.**" in source:  # numbered as in the book: Exercise 4.2
+                count += 1
+                source = source.replace("**Exercise.**", f"**Exercise {int(chapter.group(1))}.{count}.**", 1)
+            cell["source"] = source
+        first_md = next((c for c in nb.get("cells", []) if c.get("cell_type") == "markdown"), None)
+        if glue and first_md is not None:  # after the title and opening paragraph
+            first_md["source"] = first_md["source"].rstrip("\n") + "\n\n" + _READER_NOTE
+        ipynb.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def setup(app):
     app.connect("html-page-context", _page_context, priority=900)  # after the themes' handlers
+    app.connect("build-finished", _reader_notebooks)
     from sphinx_exercise.directive import SolutionEndDirective, SolutionStartDirective
 
     class StudentSolutionStart(SolutionStartDirective):
