@@ -299,3 +299,20 @@ def test_bootstrap_with_diverging_refits_reports_failures(tmp_path, capsys):
     assert fit["bootstrap"]["n_failed"] > 10 and fit["bootstrap"]["interval_determined"] is False
     code, out, err = run_cli(capsys, "fit", path, "--approach", "3", "--bootstrap", "20")
     assert code == 0 and err == "" and "refits failed" in out and "not determined" in out
+
+
+def test_approach2_says_why_a_budget_is_left_out(tmp_path, capsys):
+    # The largest budget samples only sizes well below its optimum: its parabola's vertex falls
+    # outside the sampled sizes, and the table says so instead of a bare "no".
+    runs = synthetic_runs()
+    c = 1e22
+    n_opt = float(sl.compute_optimal_allocation(sl.HOFFMANN2022, c).params)
+    runs = runs[runs.C != c]
+    extra = pd.DataFrame({"N": n_opt * np.logspace(-2.0, -1.2, 5), "C": c})
+    extra["loss"] = [float(sl.HOFFMANN2022.loss_at_compute(n, c)) for n in extra.N]
+    path = tmp_path / "runs.csv"
+    pd.concat([runs, extra]).to_csv(path, index=False)
+    code, out, err = run_cli(capsys, "fit", path, "--approach", "2")
+    assert code == 0, err
+    assert out.count("  yes") == 4
+    assert "no: the minimum lies outside the sampled sizes" in out

@@ -217,11 +217,22 @@ def format_fit(result: dict[str, Any]) -> str:
         for o in result["optima"]:
             lines.append(
                 f"  {_g(o['flops'])}{o['n_points']:>6}{_g(o['params_opt'])}{_g(o['tokens_opt'])}"
-                f"{_g(o['loss_opt'], 9, '.4f')}  {'yes' if o['used'] else 'no'}"
+                f"{_g(o['loss_opt'], 9, '.4f')}  {_used(o)}"
             )
     elif result.get("optima"):
         lines.append(f"  envelope: {len(result['optima'])} points")
     return "\n".join(lines)
+
+
+def _used(optimum: dict) -> str:
+    """'yes', or 'no' with the reason a budget's vertex is left out of the power-law fit."""
+    if optimum["used"]:
+        return "yes"
+    if not optimum["curvature_positive"]:
+        return "no: the parabola opens downward (no minimum)"
+    if not optimum["vertex_inside"]:
+        return "no: the minimum lies outside the sampled sizes"
+    return "no"
 
 
 def _g(value: Any, width: int = 12, spec: str = ".4g") -> str:
