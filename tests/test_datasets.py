@@ -60,11 +60,26 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def test_registry_matches_the_mirror_readme():
-    assert len(REGISTRY) == 6
+def test_registry_entries_are_pinned_and_cited():
+    assert len(REGISTRY) >= 7
     for entry in REGISTRY.values():
         assert len(entry.sha256) == 64 and entry.url.startswith("https://raw.githubusercontent.com/")
         assert entry.license and entry.citation
+
+
+@needs_mirror
+def test_every_registry_entry_matches_the_mirror_manifest(mirror_path):
+    """URL and sha256 of each entry are those of the mirror's MANIFEST.tsv (dataset, file, url, sha256),
+    or, for files the manifest does not list, the hash of the mirrored file."""
+    rows = [line.split("\t") for line in (mirror_path / "MANIFEST.tsv").read_text().splitlines()[1:]]
+    manifest = {f"{r[0]}/{r[1]}": (r[2], r[3]) for r in rows if len(r) >= 4}
+    for key, entry in REGISTRY.items():
+        if key in manifest:
+            assert (entry.url, entry.sha256) == manifest[key], key
+        else:  # files mirrored before MANIFEST.tsv existed: the mirrored bytes carry the pinned hash
+            assert datasets.sha256_of(mirror_path / key) == entry.sha256, key
+    assert sum(key.split("/")[0] in ("steplaw", "multipowerlaw", "critical_batch") for key in REGISTRY) == 31
+    assert REGISTRY["steplaw/dense_lr_bs_loss.csv"].license.startswith("no licence")  # run time only
 
 
 def test_unknown_dataset_name():
@@ -193,3 +208,25 @@ def test_parse_param_count(text, value):
 def test_parse_param_count_bad():
     with pytest.raises(ValueError, match=r"num_params = '2\.8G' is not a size like '2\.8B'"):
         datasets.parse_param_count("2.8G")
+
+
+# --- Part III datasets (chapter 6) -------------------------------------------------------------
+
+
+@needs_mirror
+def test_part3_loaders(mirror_path, monkeypatch):
+    monkeypatch.setenv(MIRROR_ENV, str(mirror_path))
+    steplaw = datasets.load_steplaw()
+    assert len(steplaw) == 1911 and steplaw.groupby(["params", "tokens"]).ngroups == 17
+    assert (steplaw.batch == steplaw.batch_seqs * 2048).all()
+    assert steplaw.lr_grid.nunique() == 14 and np.allclose(steplaw.lr_grid / steplaw.lr, 1, atol=6e-3)
+    assert len(datasets.load_steplaw_moe()) == 708
+    fits = datasets.load_steplaw_fits()
+    assert len(fits) == 1000 and np.exp(fits.lr_intercept.mean()) == pytest.approx(1.797, abs=1e-3)
+    curves = datasets.load_multipowerlaw()
+    assert curves.groupby(["size", "schedule"]).ngroups == 27
+    last = curves.sort_values("step").groupby(["size", "schedule"]).last()
+    assert last.loc[("400M", "cosine_24000"), "loss"] == pytest.approx(2.7396)
+    steps, authors = datasets.load_critical_batch()
+    assert len(steps) == 45 and list(authors.model) == ["85M", "151M", "302M", "604M", "1.2B"]
+    assert steps.loc[0, "steps"] == 46000 and authors.cbs_seqs[0] == pytest.approx(745.3201, abs=1e-3)

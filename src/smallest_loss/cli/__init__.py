@@ -43,6 +43,7 @@ EXTRA_COMMANDS: tuple[str, ...] = (
     # adds its parser, and ``run(args) -> str``, which returns the complete output or raises
     # ValueError (one line, exit 2). One line per command, in the book's order.
     # Part III
+    "hparams",
     # Part V
 )
 

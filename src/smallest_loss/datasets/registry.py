@@ -36,6 +36,12 @@ __all__ = [
     "load_porian_optima",
     "load_datablations",
     "parse_param_count",
+    "load_steplaw",
+    "load_steplaw_moe",
+    "load_steplaw_fits",
+    "load_multipowerlaw",
+    "MULTIPOWERLAW_SCHEDULES",
+    "load_critical_batch",
 ]
 
 MIRROR_ENV = "SMALLEST_LOSS_DATA_MIRROR"
@@ -125,6 +131,78 @@ REGISTRY: dict[str, ExternalFile] = {
         ),
     ]
 }
+
+# --- Part III: optimisation hyperparameters (chapter 6) -------------------------------------------
+
+_STEPLAW = "https://raw.githubusercontent.com/step-law/steplaw/32a8f4cc50247695fb56cc6c9117abdf67c97763/data/"
+_STEPLAW_CITE = (
+    "Li et al. 2025, 'Predictable Scale: Part I -- Optimal Hyperparameter Scaling Law in Large "
+    "Language Model Pretraining' (Step Law), arXiv:2503.04715"
+)
+_MPL = ("https://raw.githubusercontent.com/thu-yao-01-luo/MultiPowerLaw/"
+        "8da9f1902602f3391b971a811e3cc51604541769/loss_curve_repo/")
+_MPL_CITE = ("Luo et al. 2025, 'A Multi-Power Law for Loss Curve Prediction Across Learning Rate "
+             "Schedules', arXiv:2503.12811")
+_MPL_FILES = (
+    ("csv_25/constant_24000.csv", "5a7c0b440751e258e7199eeefe9f0ae58520a2f2d64c5f81524d8d375f75f0ce"),
+    ("csv_25/constant_72000.csv", "99ee51a9be7b7fb71511d0af28edd6bc6221350d2ad26a66c615467cb5c83247"),
+    ("csv_25/cosine_24000.csv", "554e35f9efbe28a614c9ae1121b3bf55490df6b72a5898957f68a52770038e3a"),
+    ("csv_25/cosine_72000.csv", "af3b25a485966a0f7fc34824774cf8ec85af14848a6dc7b64d6a8d3d044befa5"),
+    ("csv_25/wsd_20000_24000.csv", "8649b7de4b4b31db5c35f4ff0458af9472a50168177de6372c3ceb37ace9fc62"),
+    ("csv_25/wsdld_20000_24000.csv", "8e3a9ae33ed586e5040a114fad215f4f245c6a2ff7d96f61cba02ccd8b74b3e7"),
+    ("csv_25/wsdcon_3.csv", "3d37fcf82c237e5c1ba2ee34c4b9e606ecba781536d4fea9a7dde5463207fc3d"),
+    ("csv_25/wsdcon_9.csv", "b7579f38b5e175d9e9dc9b9598b409efdf2cba0a68819857ba28649c242c2bd8"),
+    ("csv_25/wsdcon_18.csv", "9b9bd40f519d20ecbf540d4c9451f6a01b7b379b1d335407ba4651025cc5926f"),
+    ("csv_100/constant_24000.csv", "034a75e2415373a9be1097e9d406f98524344f4718d200d3a188dcbd5115103b"),
+    ("csv_100/constant_72000.csv", "52b5752009e1e4c396f15016e98897238fccb3816f58576ea944f03fe529dbc3"),
+    ("csv_100/cosine_24000.csv", "dd544dc61a11fa138c98ac0b673d5512287062d2d2d2e9c2867976abc8c46e69"),
+    ("csv_100/cosine_72000.csv", "2e637203b48b3e3a84063f49035cde2f6a40c69ecd15d95b6551774b9a279f44"),
+    ("csv_100/wsd_20000_24000.csv", "e66df98c85dba705ebc85512c6a09a8ebec5675878a20d4d783c0bf80d031002"),
+    ("csv_100/wsdld_20000_24000.csv", "0ef6b02e260ff5efa51a5885655ead8cf126a7e9c4ea3034d403e11852c06fe2"),
+    ("csv_100/wsdcon_3.csv", "a1cbb8c730ae0628d69bb1d7aefadbad5cda5f6a92272f85203cd33d7b8f4912"),
+    ("csv_100/wsdcon_9.csv", "510256497a0ea9d4270919fb37c56140e1b4d07e50b96b46334891ba316f144e"),
+    ("csv_100/wsdcon_18.csv", "33cfea673dc0efde9e4fd74cc47d8daabdebfdc6d5a2659835bd780347f6e651"),
+    ("csv_400/constant_24000.csv", "5d91536675592acdc40ea56f71ca24ee9026243e51a0a791ac25b631381c45ee"),
+    ("csv_400/constant_72000.csv", "a453ef82f549470cc8250723917668801436dd835fd17bbf71e1fd77d00a3b6c"),
+    ("csv_400/cosine_24000.csv", "aa18c9dbad66610d2037249bbcbf08fdce0983aa486b876ba95c2e3fb6fc0dce"),
+    ("csv_400/cosine_72000.csv", "347acbdc80042cb7cfe0dcb28580a2780718ccbad23443d4de76821f0a1ab41e"),
+    ("csv_400/wsd_20000_24000.csv", "8a56dbd8f6b553b42ca8b3f4be9822cf5b7458a6c1b7ae0ddc6ac57b2893dea7"),
+    ("csv_400/wsdld_20000_24000.csv", "7c5d5141d917955491732606e8817e7fdbd4bc2036e508e1610ab8bd252267dc"),
+    ("csv_400/wsdcon_3.csv", "e1a896755ea1e1a6a4648a503be6a19eb62fc7ef12fbab3440a66f7a94197ac6"),
+    ("csv_400/wsdcon_9.csv", "497aa4a60df8f520e11e212a990dcf70e8bfd89e814f295dc5476af630aac768"),
+    ("csv_400/wsdcon_18.csv", "998aaf3fd14de43fe754c7250885d7f72e20e7a210b1ea205a8af37ea8b22951"),
+)
+
+REGISTRY.update({
+    f.key: f
+    for f in [
+        *[
+            ExternalFile(
+                f"steplaw/{name}", _STEPLAW + name, digest,
+                "no licence upstream: downloaded at run time, never redistributed", _STEPLAW_CITE,
+            )
+            for name, digest in (
+                ("dense_lr_bs_loss.csv",
+                 "9e46181076c04d450294d75dfe6f72adc416e231e154a07b337e378f9410002c"),
+                ("moe_lr_bs_loss.csv",
+                 "653d585244a7b227423007e8b796bc16d76f6d24eb87b1919b8f048a91897b92"),
+                ("1004_fitted_lr_bs_scaling_model_parameters.csv",
+                 "2252afbba5530e6ba6167e8101bd2b9082a018a58cb5922cc8672891a7f4336c"),
+            )
+        ],
+        *[ExternalFile(f"multipowerlaw/{name}", _MPL + name, digest, "MIT", _MPL_CITE)
+          for name, digest in _MPL_FILES],
+        ExternalFile(
+            "critical_batch/chinchilla.ipynb",
+            "https://raw.githubusercontent.com/hlzhang109/critical-batch-size/"
+            "c5b509d8cf276bb40388172a08f9d6f644cf44dc/plots/chinchilla.ipynb",
+            "bd0284c0431f2c35e1b06d438f6d1b0c6bdc348f545044ae9604fb17a75b7c91",
+            "MIT",
+            "Zhang et al. 2025, 'How Does Critical Batch Size Scale in Pre-training?', "
+            "arXiv:2410.21676 (ICLR 2025); the authors' analysis notebook, parsed as JSON, never executed",
+        ),
+    ]
+})
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
@@ -397,3 +475,147 @@ def load_datablations() -> pd.DataFrame:
     )
     df = df.sort_values(["run", "tokens"], kind="stable").reset_index(drop=True)
     return df[["run", "data", "epochs", "params", "tokens", "unique_tokens", "flops", "loss", "checkpoint"]]
+
+
+# --- Part III loaders ----------------------------------------------------------------------------
+
+STEPLAW_SEQ_LEN = 2048
+"""Sequence length of every Step Law run [tokens]: ``bs`` (sequences) times this is the batch in tokens."""
+
+
+def _lr_grid(lr: pd.Series) -> pd.Series:
+    """Step Law's learning rates lie on a grid of powers of sqrt(2) (2^-12 ... 2^-5.5) but are stored
+    rounded to 3-4 digits, some twice (0.000345 and 0.0003453); this snaps each to its grid value."""
+    return 2.0 ** (np.round(np.log2(lr.astype(float)) * 2.0) / 2.0)
+
+
+def load_steplaw() -> pd.DataFrame:
+    """The 1,911 dense runs of Li et al. 2025 (Step Law) on a learning-rate x batch grid in 17 (N, D) cells.
+
+    Columns: ``params`` N, non-embedding parameters [parameters]; ``tokens`` D [tokens];
+    ``lr`` peak learning rate as stored; ``lr_grid`` the same snapped to its grid of powers of
+    sqrt(2); ``batch_seqs`` batch [sequences of 2,048 tokens]; ``batch`` batch [tokens];
+    ``steps`` optimizer steps; ``loss`` final training loss [nats/token]; ``smooth_loss`` the
+    smoothed final training loss the authors fit [nats/token]; ``d_model``, ``d_ff``, ``n_heads``,
+    ``n_layers`` the shape. Runs that diverged are kept (their loss is about 6 to 11).
+    """
+    raw = pd.read_csv(fetch("steplaw/dense_lr_bs_loss.csv"))
+    df = pd.DataFrame({
+        "params": raw["N"].astype(float),
+        "tokens": raw["D"].astype(float),
+        "lr": raw["lr"].astype(float),
+        "lr_grid": _lr_grid(raw["lr"]),
+        "batch_seqs": raw["bs"].astype(int),
+        "batch": raw["bs"].astype(float) * STEPLAW_SEQ_LEN,
+        "steps": raw["ti"].astype(int),
+        "loss": raw["loss"].astype(float),
+        "smooth_loss": raw["smooth loss"].astype(float),
+        "d_model": raw["h"].astype(int),
+        "d_ff": raw["ffnh"].astype(int),
+        "n_heads": raw["numh"].astype(int),
+        "n_layers": raw["numl"].astype(int),
+    })
+    return df.sort_values(["params", "tokens", "lr_grid", "batch"], kind="stable").reset_index(drop=True)
+
+
+def load_steplaw_moe() -> pd.DataFrame:
+    """The 708 mixture-of-experts runs of Li et al. 2025: ``params`` total N [parameters],
+    ``active_params`` Na [parameters], ``tokens`` D, ``lr``, ``lr_grid``, ``batch_seqs``,
+    ``batch`` [tokens], ``loss``, ``smooth_loss`` [nats/token], ``top_k``, ``n_experts``."""
+    raw = pd.read_csv(fetch("steplaw/moe_lr_bs_loss.csv"))
+    df = pd.DataFrame({
+        "params": raw["N"].astype(float),
+        "active_params": raw["Na"].astype(float),
+        "tokens": raw["D"].astype(float),
+        "lr": raw["lr"].astype(float),
+        "lr_grid": _lr_grid(raw["lr"]),
+        "batch_seqs": raw["bs"].astype(int),
+        "batch": raw["bs"].astype(float) * STEPLAW_SEQ_LEN,
+        "loss": raw["loss"].astype(float),
+        "smooth_loss": raw["smooth loss"].astype(float),
+        "top_k": raw["topk"].astype(int),
+        "n_experts": raw["nume"].astype(int),
+    })
+    return df.reset_index(drop=True)
+
+
+def load_steplaw_fits() -> pd.DataFrame:
+    """The authors' 1,000 bootstrap fits of ln lr* = lr_intercept + lr_coefN ln N + lr_coefD ln D
+    and ln B* = bs_intercept + bs_coefD ln D (B* in tokens; natural logarithms), as stored."""
+    return pd.read_csv(fetch("steplaw/1004_fitted_lr_bs_scaling_model_parameters.csv")).astype(float)
+
+
+MULTIPOWERLAW_SCHEDULES = (
+    "constant_24000", "cosine_24000", "wsd_20000_24000", "wsdld_20000_24000",
+    "wsdcon_3", "wsdcon_9", "wsdcon_18", "constant_72000", "cosine_72000",
+)
+"""The nine learning-rate schedules of Luo et al. 2025's released curves, per model size."""
+
+MULTIPOWERLAW_SIZES = {"25M": "csv_25", "100M": "csv_100", "400M": "csv_400"}
+
+
+def load_multipowerlaw() -> pd.DataFrame:
+    """Training-loss curves of Luo et al. 2025: 25M, 100M and 400M models under nine schedules.
+
+    Columns: ``size`` (``25M``/``100M``/``400M``), ``schedule`` (see ``MULTIPOWERLAW_SCHEDULES``),
+    ``step`` (optimizer step, every 128 after the 2,160-step warmup), ``lr`` learning rate at that
+    step, ``loss`` training loss [nats/token].
+    """
+    parts = []
+    for size, folder in MULTIPOWERLAW_SIZES.items():
+        for schedule in MULTIPOWERLAW_SCHEDULES:
+            raw = pd.read_csv(fetch(f"multipowerlaw/{folder}/{schedule}.csv"))
+            parts.append(pd.DataFrame({"size": size, "schedule": schedule,
+                                       "step": raw["step"].astype(int), "lr": raw["lr"].astype(float),
+                                       "loss": raw["loss"].astype(float)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _notebook_assignment(source: str, name: str):
+    """The literal assigned to ``name`` on one line of ``source`` (a dict or list), via ast."""
+    import ast
+
+    for line in source.splitlines():
+        if line.startswith(f"{name} = "):
+            return ast.literal_eval(line.split("=", 1)[1].strip())
+    raise ValueError(f"critical_batch notebook: no line assigning {name!r}")
+
+
+def load_critical_batch() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Steps to a target loss against batch size, from Zhang et al.'s analysis notebook (parsed, not run).
+
+    Returns ``(steps, authors)``. ``steps`` has one row per (model, batch): ``model`` (``85M`` ...
+    ``1.2B``), ``params`` [parameters, from the model's name], ``batch_seqs`` [sequences of 512
+    tokens], ``batch`` [tokens], ``steps`` optimizer steps to reach the model's target C4
+    validation loss ``target_loss`` [nats/token], as in the notebook's fitted ``results``.
+    ``authors`` has one row per model with their own critical batch ``cbs_seqs`` [sequences] (the
+    stored output of their fit) and ``cbs`` [tokens].
+    """
+    import json
+
+    nb = json.loads(Path(fetch("critical_batch/chinchilla.ipynb")).read_text(encoding="utf-8"))
+    cells = ["".join(c.get("source", [])) for c in nb["cells"]]
+    setup = next(c for c in cells if c.startswith("batch_sizes = "))
+    fitted = next(c for c in cells if c.startswith("results = {"))
+    goal = _notebook_assignment(setup, "goal_losses")
+    results = _notebook_assignment(fitted, "results")
+    names = _notebook_assignment(fitted, "model_size_names")
+    batches = [2 ** i for i in range(6, 15)]
+    if "batch_sizes = [2**i for i in range(6, 15)]" not in fitted:
+        raise ValueError("critical_batch notebook: batch sizes are not 2^6..2^14 as expected")
+    cbs_cell = next(c for c in nb["cells"] if "".join(c.get("source", [])).strip() == "cbs_list")
+    cbs_text = "".join(cbs_cell["outputs"][0]["data"]["text/plain"])
+    import ast
+
+    cbs = ast.literal_eval(cbs_text)
+    seq = 512
+    rows = []
+    for name in names:
+        for b, s in zip(batches, results[name], strict=True):
+            rows.append({"model": name.replace("-ablation", ""), "params": parse_param_count(
+                name.replace("-ablation", "")), "batch_seqs": b, "batch": float(b * seq),
+                "steps": float(s), "target_loss": float(goal[name])})
+    authors = pd.DataFrame({"model": [n.replace("-ablation", "") for n in names],
+                            "cbs_seqs": [float(c) for c in cbs]})
+    authors["cbs"] = authors["cbs_seqs"] * seq
+    return pd.DataFrame(rows), authors

@@ -6,8 +6,8 @@ published constant sets and the closed-form compute-optimal allocation (re-expor
 size and their compute-efficient frontier, with the paper's constants.
 """
 
-from . import chinchilla, kaplan
+from . import chinchilla, hparams, kaplan
 from .chinchilla import *  # noqa: F403
 from .chinchilla import __all__ as _chinchilla_all
 
-__all__ = ["chinchilla", "kaplan", *_chinchilla_all]
+__all__ = ["chinchilla", "kaplan", "hparams", *_chinchilla_all]
