@@ -1,8 +1,11 @@
 """External datasets: a registry pinned by URL and sha256, verified download or offline mirror,
-and tidy loaders with documented columns and units."""
+and tidy loaders with documented columns and units. Modules that add a family of files
+(``gadre2024``) register their entries in ``registry.REGISTRY`` when imported here."""
 
-from . import registry
+from . import gadre2024, registry
+from .gadre2024 import *  # noqa: F403
+from .gadre2024 import __all__ as _gadre_all
 from .registry import *  # noqa: F403
 from .registry import __all__ as _registry_all
 
-__all__ = ["registry", *_registry_all]
+__all__ = ["registry", "gadre2024", *_registry_all, *_gadre_all]

@@ -4,10 +4,13 @@
 published constant sets and the closed-form compute-optimal allocation (re-exported here).
 ``kaplan``: Kaplan et al. 2020's laws L(N), L(D), L(C_min), L(N, D), L(N, S), the critical batch
 size and their compute-efficient frontier, with the paper's constants.
+``hparams``: published learning-rate and batch-size laws (Step Law, DeepSeek, McCandlish et al.).
+``moe``: Krajewski et al. 2024's fine-grained mixture-of-experts laws L_MoE(N, D, G) and
+L_dense(N, D), their FLOP and parameter counts and the dense-equivalent compute multiplier.
 """
 
-from . import chinchilla, hparams, kaplan
+from . import chinchilla, hparams, kaplan, moe
 from .chinchilla import *  # noqa: F403
 from .chinchilla import __all__ as _chinchilla_all
 
-__all__ = ["chinchilla", "kaplan", "hparams", *_chinchilla_all]
+__all__ = ["chinchilla", "kaplan", "hparams", "moe", *_chinchilla_all]

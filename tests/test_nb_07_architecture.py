@@ -1,0 +1,64 @@
+"""Chapter 7 run with small parameters; its glued numbers checked against the data and the papers."""
+
+import pytest
+
+from nbrun import run_notebook
+
+NOTEBOOK = "notebooks/07_architecture.md"
+pytestmark = pytest.mark.notebook
+
+
+@pytest.fixture(scope="module")
+def glued():
+    _, values = run_notebook(NOTEBOOK, {"n_budget_grid": 11})
+    return values
+
+
+def test_shape_grid(glued):
+    assert glued["grid_n_runs"] == 435 and glued["grid_n_shapes"] == 50
+    assert glued["grid_tokens_per_param"] == 20.0 and glued["grid_vocab"] == "50,432"
+    assert (glued["grid_batches_small"], glued["grid_batch_common"]) == ("8 or 16", 64)
+    assert (glued["band_layers_lo"], glued["band_layers_hi"], glued["wide_layers"]) == (4, 24, 4)
+    # A broad optimum near aspect ratio 60 (shapes of batch 64, 15-200M non-embedding parameters)
+    assert glued["aspect_best"] == pytest.approx(62.8, abs=1.0)
+    assert glued["aspect_loss_spread_pct"] == pytest.approx(3.34, abs=0.05)
+    assert (glued["band_lo_m"], glued["band_hi_m"]) == (15.0, 200.0)
+    assert glued["pair_tol_pct"] == pytest.approx(15.0)
+    assert (glued["aspect_window_lo"], glued["aspect_window_hi"]) == (12.0, 256.0)
+    assert glued["deep_resid"] > 0 and glued["wide_resid"] > 0      # both extremes above the fit
+    assert glued["n_compute_pairs"] == 22 and glued["n_deeper_wins"] == 16
+    assert glued["warm_big_2000"] == glued["warm_big_n"] == 5
+    assert glued["warmups_text"] == "100, 200, 400 and 2,000" and glued["warm_longest"] == "2,000"
+
+
+def test_moe_counts_and_runs(glued):
+    assert glued["mixtral_total_params"] == 46_702_792_704
+    assert glued["mixtral_active_params"] == 12_879_925_248
+    assert glued["moe_best_active_fraction"] == pytest.approx(0.5757, abs=1e-4)
+    assert (glued["moe_n_runs"], glued["moe_n_setups"], glued["moe_n_data"]) == (708, 4, 4)
+    assert glued["moe_frac_lo_pct"] == pytest.approx(8.74, abs=0.01)
+    assert glued["moe_frac_hi_pct"] == pytest.approx(57.57, abs=0.01)
+    assert glued["steplaw_n_boot"] == "1,000"
+    assert glued["lr_grid_step"] == pytest.approx(2**0.5, abs=1e-3)
+    assert glued["moe_gain_from_sparsest"] == pytest.approx(0.1212, abs=1e-3)
+    assert glued["lr_steps_total_median"] == pytest.approx(0.49, abs=0.05)
+    assert glued["lr_steps_active_median"] == pytest.approx(-2.57, abs=0.05)
+
+
+def test_dense_equivalent_multiplier(glued):
+    # Krajewski et al. 2024 state 20x at 1e20 FLOP and more than 40x above 1e25 (Sec. 1).
+    assert (glued["reported_mult_1e20"], glued["reported_mult_1e25"]) == (20.0, 40.0)
+    # Our recomputation from their Table 1 laws (smallest_loss.laws.moe).
+    assert glued["mult_1e20"] == pytest.approx(21.28, rel=2e-3)
+    assert glued["mult_1e25"] == pytest.approx(32.0, rel=2e-3)
+    assert glued["moe_G_1e20"] == 16 and glued["mem_ratio_1e20"] == pytest.approx(10.74, rel=2e-3)
+    assert glued["krajewski_row_flops"] == pytest.approx(1.934e20, rel=5e-4)   # printed 1.93e20
+    assert glued["krajewski_row_loss"] == pytest.approx(2.471, abs=0.002)     # printed 2.491
+
+
+def test_retrieval_and_exercises(glued):
+    assert glued["retro_equiv_params"] == pytest.approx(7e9)
+    assert glued["gpt3_params"] == pytest.approx(175e9)
+    assert glued["ex_active_pct"] == pytest.approx(12.14, abs=0.01)
+    assert (glued["ex_active_experts"], glued["ex_all_experts"]) == (8, 66)
+    assert (glued["ex_budget_d"], glued["ex_budget_l"]) == (1024, 24)
