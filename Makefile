@@ -59,6 +59,11 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_approach3.py
 
+# The study's training speed against the machine's matmul peak (CPU "MFU"), per model size.
+.PHONY: bench-study
+bench-study: $(STAMP)
+	$(BIN)/python benchmarks/bench_study.py
+
 # Regenerate constraints.txt from requirements.txt (needs the package registry).
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

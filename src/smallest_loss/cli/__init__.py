@@ -45,6 +45,7 @@ EXTRA_COMMANDS: tuple[str, ...] = (
     # Part III
     "hparams",
     # Part V
+    "study",
 )
 
 _DESCRIPTION = """\
