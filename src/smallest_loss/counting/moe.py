@@ -144,7 +144,7 @@ def replace_mlps_with_moe(dense_params: int, dense_mlp_params: int, n_moe_layers
                           moe: MoELayer) -> tuple[int, int]:
     """``(total, active)`` parameters after ``n_moe_layers`` MLPs of ``dense_mlp_params`` each in a
     model of ``dense_params`` are replaced by the routed layer ``moe``: for architectures the
-    :class:`TransformerShape` does not describe, such as the encoder-decoder T5 under Switch."""
+    :class:`~smallest_loss.counting.transformer.TransformerShape` does not describe, such as the encoder-decoder T5 under Switch."""
     dense_params = positive_int("dense_params", dense_params)
     dense_mlp_params = positive_int("dense_mlp_params", dense_mlp_params)
     _non_negative_int("n_moe_layers", n_moe_layers)

@@ -139,7 +139,7 @@ def moe_loss(params: ArrayLike, tokens: ArrayLike, granularity: ArrayLike,
 
 
 def dense_law(law: GranularityLaw = KRAJEWSKI2024) -> ChinchillaLaw:
-    """Krajewski et al.'s dense fit (Table 1) as a :class:`ChinchillaLaw`, ``E + A N^-alpha + B D^-beta``."""
+    """Krajewski et al.'s dense fit (Table 1) as a :class:`~smallest_loss.laws.chinchilla.ChinchillaLaw`, ``E + A N^-alpha + B D^-beta``."""
     return ChinchillaLaw(E=law.c, A=law.dense_a, B=law.dense_b, alpha=law.dense_alpha,
                          beta=law.dense_beta, name=f"{law.name}-dense",
                          source=f"{law.source}, Table 1 (dense)")

@@ -7,7 +7,7 @@ depend on its seed only, never on the device or on where it runs), and ``validat
 n_ctx)``, a fixed held-out ``[n_seqs, n_ctx + 1]`` array, the same for every run of a study.
 
 * :class:`CharCorpus` -- tinyshakespeare (Karpathy's char-rnn corpus, 1,115,394 characters, MIT)
-  read through :func:`smallest_loss.datasets.fetch`, encoded one token per character (65 distinct
+  read through :func:`smallest_loss.datasets.registry.fetch`, encoded one token per character (65 distinct
   characters, sorted), split once: the first 90% trains, the last 10% validates (the split of
   nanoGPT's ``shakespeare_char``). Training windows start anywhere in the training part (with
   replacement), so a budget larger than the training split repeats data: the run's
@@ -209,7 +209,7 @@ class MarkovSource:
 
 @lru_cache(maxsize=4)
 def load_source(corpus: str, seed: int = 0) -> CharCorpus | MarkovSource:
-    """The token source named ``corpus`` (one of :data:`CORPORA`). ``seed`` draws the synthetic
+    """The token source named ``corpus`` (one of ``CORPORA``). ``seed`` draws the synthetic
     chain (tinyshakespeare ignores it)."""
     if corpus == "shakespeare":
         from ..datasets import fetch

@@ -3,8 +3,8 @@
 Pre-norm blocks (LayerNorm without bias, then causal multi-head self-attention; LayerNorm, then a
 GELU MLP of width ``4 d_model``), **learned absolute positions**, no biases in linear layers, the
 output layer tied to the token embedding. Its parameter count and FLOPs per token come from
-:mod:`smallest_loss.counting` (:func:`model_shape` says how the model maps onto a
-:class:`~smallest_loss.counting.TransformerShape`), and a test checks that count against
+:mod:`smallest_loss.counting.transformer` (:func:`model_shape` says how the model maps onto a
+:class:`~smallest_loss.counting.transformer.TransformerShape`), and a test checks that count against
 ``sum(p.numel())`` of the built module.
 """
 
@@ -22,7 +22,7 @@ __all__ = ["model_shape", "GPT", "param_counts"]
 
 
 def model_shape(n_layer: int, d_model: int, n_heads: int, vocab_size: int, n_ctx: int) -> TransformerShape:
-    """The :class:`~smallest_loss.counting.TransformerShape` of the study's model: ``d_head =
+    """The :class:`~smallest_loss.counting.transformer.TransformerShape` of the study's model: ``d_head =
     d_model / n_heads``, ``d_ff = 4 d_model``, GELU MLP, tied output layer, learned positions, no
     linear biases, LayerNorm weights only."""
     if d_model % n_heads:
@@ -36,7 +36,7 @@ def model_shape(n_layer: int, d_model: int, n_heads: int, vocab_size: int, n_ctx
 
 def param_counts(shape: TransformerShape) -> tuple[int, int]:
     """(total, non-embedding) parameters of the study's model of ``shape``, from
-    :func:`smallest_loss.counting.count_params`. Total counts the tied embedding once and the
+    :func:`smallest_loss.counting.transformer.count_params`. Total counts the tied embedding once and the
     learned positions; non-embedding is attention + MLP + norms (Kaplan's N plus the norms)."""
     pc = count_params(shape)
     return pc.total, pc.non_embedding

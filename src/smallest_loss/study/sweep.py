@@ -2,7 +2,7 @@
 Dask cluster, skipping runs already finished.
 
 Runs are independent tasks. :func:`run_sweep` sends the unfinished ones to a
-``dask.distributed`` cluster -- a :class:`~distributed.LocalCluster` of worker processes by
+``dask.distributed`` cluster -- a ``distributed.LocalCluster`` of worker processes by
 default, or the scheduler at ``scheduler`` (for example one started under SLURM or PBS with
 ``dask-jobqueue``) -- or, with ``workers=0``, trains them one after another in this process. Each
 finished run comes back to this process, which alone writes the output folder (the workers need
@@ -116,7 +116,7 @@ class Progress:
 
 
 def connect(scheduler: str, timeout: float = 10.0):
-    """A :class:`distributed.Client` of the scheduler at ``scheduler`` (``tcp://HOST:PORT`` or
+    """A ``distributed.Client`` of the scheduler at ``scheduler`` (``tcp://HOST:PORT`` or
     ``HOST:PORT``); ValueError naming the address when it cannot be reached in ``timeout`` s."""
     from distributed import Client
 
