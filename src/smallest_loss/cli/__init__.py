@@ -44,6 +44,7 @@ EXTRA_COMMANDS: tuple[str, ...] = (
     # ValueError (one line, exit 2). One line per command, in the book's order.
     # Part III
     "hparams",
+    "memory",
     # Part V
     "study",
 )

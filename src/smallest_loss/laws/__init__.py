@@ -7,10 +7,12 @@ size and their compute-efficient frontier, with the paper's constants.
 ``hparams``: published learning-rate and batch-size laws (Step Law, DeepSeek, McCandlish et al.).
 ``moe``: Krajewski et al. 2024's fine-grained mixture-of-experts laws L_MoE(N, D, G) and
 L_dense(N, D), their FLOP and parameter counts and the dense-equivalent compute multiplier.
+``precision``: the functional forms of Kumar et al. 2024's precision-aware law (every constant an
+argument: the book prints no fitted value it could not verify).
 """
 
-from . import chinchilla, hparams, kaplan, moe
+from . import chinchilla, hparams, kaplan, moe, precision
 from .chinchilla import *  # noqa: F403
 from .chinchilla import __all__ as _chinchilla_all
 
-__all__ = ["chinchilla", "kaplan", "hparams", "moe", *_chinchilla_all]
+__all__ = ["chinchilla", "kaplan", "hparams", "moe", "precision", *_chinchilla_all]

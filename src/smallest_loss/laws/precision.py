@@ -1,0 +1,122 @@
+"""The functional form of Kumar et al. (2024), "Scaling Laws for Precision" (arXiv:2411.04330).
+
+Training in low precision lowers the *effective* parameter count. With weights, activations and
+the key-value cache held in ``P_w``, ``P_a`` and ``P_kv`` bits during training,
+
+    N_eff = N (1 - exp(-P_w / gamma_w)) (1 - exp(-P_a / gamma_a)) (1 - exp(-P_kv / gamma_kv))
+
+and the loss is Chinchilla's with ``N_eff`` in place of ``N``:
+``L = A N_eff^-alpha + B D^-beta + E``. Each factor tends to 1 at high precision; ``gamma`` (in
+bits) measures how sensitive each part is. Quantizing a model *after* training to ``P_post`` bits
+adds a degradation that grows with the training tokens and shrinks with model size,
+
+    delta_PTQ = C_T (D^gamma_D / N^gamma_N) exp(-P_post / gamma_post).
+
+This module implements these forms with every constant an argument: it ships no fitted values.
+Two consequences follow from the forms alone and are derived here:
+
+* with post-training quantization, the loss ``A N^-alpha + B D^-beta + E + delta_PTQ`` is smallest at
+  a finite number of tokens, ``D* = [beta B N^gamma_N exp(P_post/gamma_post) / (gamma_D C_T)]^(1/(beta+gamma_D))``:
+  past it, more pretraining data raises the loss of the quantized model
+  (:func:`tokens_minimising_ptq_loss`);
+* if training cost is proportional to ``N D P`` (hardware whose throughput doubles when the bits
+  halve) and all three parts are trained in ``P`` bits, the loss-minimising precision at fixed
+  cost minimises ``P / prod_i (1 - exp(-P / gamma_i))``, whatever the budget and whatever ``A``,
+  ``B``, ``alpha``, ``beta`` (:func:`compute_optimal_precision`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import brentq
+
+from ..validation import broadcast, positive_array, positive_scalar
+
+__all__ = [
+    "precision_factor",
+    "effective_params",
+    "ptq_degradation",
+    "loss_with_ptq",
+    "tokens_minimising_ptq_loss",
+    "compute_optimal_precision",
+]
+
+
+def precision_factor(bits: ArrayLike, gamma: float) -> NDArray[np.float64]:
+    """``1 - exp(-bits / gamma)``: the fraction of parameters left effective by one part held in
+    ``bits`` bits during training (Kumar et al. 2024). ``bits`` may be ``inf`` (no quantization)."""
+    p = np.asarray(bits, dtype=float)
+    if np.any(np.isnan(p)) or np.any(p <= 0):
+        i = int(np.flatnonzero(np.ravel(np.isnan(p) | (p <= 0)))[0])
+        raise ValueError(f"bits = {float(np.ravel(p)[i])!r} is not a positive number of bits")
+    g = positive_scalar("gamma", gamma)
+    return -np.expm1(-p / g)
+
+
+def effective_params(params: ArrayLike, bits_weights: ArrayLike = np.inf,
+                     bits_activations: ArrayLike = np.inf, bits_kv: ArrayLike = np.inf, *,
+                     gamma_w: float = 1.0, gamma_a: float = 1.0, gamma_kv: float = 1.0) -> NDArray[np.float64]:
+    """``N_eff``: ``params`` times one precision factor per part trained in low precision."""
+    n = positive_array("params", params)
+    f = (precision_factor(bits_weights, gamma_w) * precision_factor(bits_activations, gamma_a)
+         * precision_factor(bits_kv, gamma_kv))
+    return n * f
+
+
+def ptq_degradation(params: ArrayLike, tokens: ArrayLike, bits_post: ArrayLike, *, C_T: float,
+                    gamma_D: float, gamma_N: float, gamma_post: float) -> NDArray[np.float64]:
+    """``delta_PTQ = C_T D^gamma_D N^-gamma_N exp(-P_post / gamma_post)`` [nats/token]."""
+    n = positive_array("params", params)
+    d = positive_array("tokens", tokens)
+    p = positive_array("bits_post", bits_post)
+    c = positive_scalar("C_T", C_T)
+    gd = positive_scalar("gamma_D", gamma_D)
+    gn = positive_scalar("gamma_N", gamma_N)
+    gp = positive_scalar("gamma_post", gamma_post)
+    n, d, p = broadcast(params=n, tokens=d, bits_post=p)
+    return c * d ** gd / n ** gn * np.exp(-p / gp)
+
+
+def loss_with_ptq(law, params: ArrayLike, tokens: ArrayLike, bits_post: ArrayLike, **ptq) -> NDArray[np.float64]:
+    """Loss of a model trained in high precision and quantized to ``bits_post`` bits afterwards:
+    ``law(N, D) + delta_PTQ`` with ``law`` any object with ``E, A, B, alpha, beta`` (a
+    :class:`~smallest_loss.laws.ChinchillaLaw`) and the degradation constants as keywords."""
+    n = positive_array("params", params)
+    d = positive_array("tokens", tokens)
+    base = law.E + law.A / n ** law.alpha + law.B / d ** law.beta
+    return base + ptq_degradation(n, d, bits_post, **ptq)
+
+
+def tokens_minimising_ptq_loss(law, params: ArrayLike, bits_post: ArrayLike, *, C_T: float,
+                               gamma_D: float, gamma_N: float, gamma_post: float) -> NDArray[np.float64]:
+    """Training tokens past which more data raises the post-quantization loss:
+    ``D* = [beta B N^gamma_N exp(P_post / gamma_post) / (gamma_D C_T)]^(1 / (beta + gamma_D))``,
+    where ``d/dD (B D^-beta + delta_PTQ) = 0``. [tokens]"""
+    n = positive_array("params", params)
+    p = positive_array("bits_post", bits_post)
+    c = positive_scalar("C_T", C_T)
+    gd = positive_scalar("gamma_D", gamma_D)
+    gn = positive_scalar("gamma_N", gamma_N)
+    gp = positive_scalar("gamma_post", gamma_post)
+    n, p = broadcast(params=n, bits_post=p)
+    log_d = (np.log(law.beta * law.B / (gd * c)) + gn * np.log(n) + p / gp) / (law.beta + gd)
+    return np.exp(log_d)
+
+
+def compute_optimal_precision(gammas) -> float:
+    """Training precision [bits] that minimises the loss at fixed cost ``C ∝ N D P`` when weights,
+    activations and KV cache are all trained in ``P`` bits with sensitivities ``gammas`` [bits]:
+    the minimiser of ``P / prod_i (1 - exp(-P / gamma_i))``, i.e. the root of
+    ``1 / P = sum_i 1 / (gamma_i (exp(P / gamma_i) - 1))``. Needs at least two parts (with one, the
+    ratio falls all the way to ``P -> 0``)."""
+    g = positive_array("gammas", gammas)
+    g = np.ravel(g)
+    if g.size < 2:
+        raise ValueError(f"gammas has {g.size} value(s); at least 2 quantized parts give an optimum")
+
+    def slope(p: float) -> float:
+        return 1.0 / p - float(np.sum(1.0 / (g * np.expm1(p / g))))
+
+    lo, hi = 1e-6 * g.min(), 50.0 * g.max()
+    return float(brentq(slope, lo, hi, xtol=1e-12, rtol=1e-12))
