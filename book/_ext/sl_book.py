@@ -142,7 +142,10 @@ def fill_glue_text(text: str, glue: dict[str, str]) -> str:
         key, _, spec = match.group(1).partition(":")
         if key not in glue:
             return match.group(0)
-        return format_plain_text(glue[key], spec)
+        try:
+            return format_plain_text(glue[key], spec)
+        except (TypeError, ValueError):  # myst-nb reports the same failure as a build warning
+            return match.group(0)
 
     return _GLUE_TEXT.sub(one, text)
 

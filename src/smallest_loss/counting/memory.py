@@ -129,7 +129,7 @@ def bytes_per_param(optimizer: str = "adamw", precision: str = "bf16-mixed", *,
                     matrix_shape: tuple[int, int] = ADAFACTOR_DEFAULT_MATRIX) -> BytesPerParam:
     """Bytes of weights, gradients, master weights and optimizer moments per parameter.
 
-    ``optimizer``: one of :data:`OPTIMIZERS`; ``precision``: one of :data:`PRECISIONS`;
+    ``optimizer``: one of ``OPTIMIZERS``; ``precision``: one of ``PRECISIONS``;
     ``block_size``: values per block of 8-bit Adam; ``matrix_shape``: (rows, columns) of the
     weight matrices whose second moment Adafactor factors.
 
@@ -230,7 +230,7 @@ def memory_plan(params: float, optimizer: str = "adamw", precision: str = "bf16-
 
     ``zero_stage``: 0 (plain data parallelism: every GPU holds everything) to 3; ``gpus``: the
     data-parallel GPUs ZeRO shards across (``gpus > 1`` needs ``zero_stage >= 1`` to save memory);
-    ``offload``: one of :data:`OFFLOADS`. Adafactor's matrices are taken as ``d_model x d_model``
+    ``offload``: one of ``OFFLOADS``. Adafactor's matrices are taken as ``d_model x d_model``
     when ``d_model`` is given.
     """
     n = _positive_real("params", params)

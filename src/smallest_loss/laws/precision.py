@@ -81,7 +81,7 @@ def ptq_degradation(params: ArrayLike, tokens: ArrayLike, bits_post: ArrayLike, 
 def loss_with_ptq(law, params: ArrayLike, tokens: ArrayLike, bits_post: ArrayLike, **ptq) -> NDArray[np.float64]:
     """Loss of a model trained in high precision and quantized to ``bits_post`` bits afterwards:
     ``law(N, D) + delta_PTQ`` with ``law`` any object with ``E, A, B, alpha, beta`` (a
-    :class:`~smallest_loss.laws.ChinchillaLaw`) and the degradation constants as keywords."""
+    :class:`~smallest_loss.laws.chinchilla.ChinchillaLaw`) and the degradation constants as keywords."""
     n = positive_array("params", params)
     d = positive_array("tokens", tokens)
     base = law.E + law.A / n ** law.alpha + law.B / d ** law.beta
