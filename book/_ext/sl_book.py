@@ -170,26 +170,34 @@ def plain_exercises(text: str) -> str:
     return "\n".join(out)
 
 
-_CITE_T = re.compile(r"\{cite:t\}`([^`]+)`")
+_CITE = re.compile(r"\{cite(?::([tp]))?\}`([^`]+)`")
 
 
-def author_year(bibfiles: list[str]) -> dict[str, str]:
-    """``key -> "Hoffmann et al. (2022)"`` for every entry of the bibliography files."""
+def author_year(bibfiles: list[str]) -> dict[str, tuple[str, str]]:
+    """``key -> ("Hoffmann et al.", "2022")`` for every entry of the bibliography files."""
     from pybtex.database import parse_file
 
-    names: dict[str, str] = {}
+    names: dict[str, tuple[str, str]] = {}
     for bib in bibfiles:
         for key, entry in parse_file(bib).entries.items():
             people = entry.persons.get("author", [])
             last = [" ".join(p.last_names) for p in people]
             who = last[0] + " et al." if len(last) > 2 else " and ".join(last) if last else key
-            names[key] = f"{who} ({entry.fields.get('year', 'n.d.')})"
+            names[key] = (who, entry.fields.get("year", "n.d."))
     return names
 
 
-def plain_citations(text: str, names: dict[str, str]) -> str:
-    """``{cite:t}`a,b``` roles as "A et al. (2020), B (2021)" text."""
-    return _CITE_T.sub(lambda m: ", ".join(names.get(k.strip(), k.strip()) for k in m.group(1).split(",")), text)
+def plain_citations(text: str, names: dict[str, tuple[str, str]]) -> str:
+    """``{cite:t}`a```: "A et al. (2020)"; ``{cite:p}`a``` and ``{cite}`a```: "(A et al., 2020)"."""
+
+    def one(match: re.Match[str]) -> str:
+        keys = [k.strip() for k in match.group(2).split(",")]
+        found = [names.get(k, (k, "")) for k in keys]
+        if match.group(1) == "t":
+            return ", ".join(f"{who} ({year})" for who, year in found)
+        return "(" + "; ".join(f"{who}, {year}" for who, year in found) + ")"
+
+    return _CITE.sub(one, text)
 
 
 def _reader_notebooks(app, exception):
