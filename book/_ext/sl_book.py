@@ -225,7 +225,7 @@ def _reader_notebooks(app, exception):
                 source = source.replace("**Exercise.**", f"**Exercise {int(chapter.group(1))}.{count}.**", 1)
             cell["source"] = source
         first_md = next((c for c in nb.get("cells", []) if c.get("cell_type") == "markdown"), None)
-        if glue and first_md is not None:  # after the title and opening paragraph
+        if glue and first_md is not None and _READER_NOTE not in first_md["source"]:  # after the opening
             first_md["source"] = first_md["source"].rstrip("\n") + "\n\n" + _READER_NOTE
         ipynb.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
