@@ -26,7 +26,21 @@ def test_shape_grid(glued):
     assert glued["pair_tol_pct"] == pytest.approx(15.0)
     assert (glued["aspect_window_lo"], glued["aspect_window_hi"]) == (12.0, 256.0)
     assert glued["deep_resid"] > 0 and glued["wide_resid"] > 0      # both extremes above the fit
+    # ... but below the worst shape of the window: the grid shows no breakdown at its ends
+    assert glued["deep_resid"] == pytest.approx(1.60, abs=0.05)
+    assert glued["wide_resid"] == pytest.approx(1.20, abs=0.05)
+    assert glued["window_resid_max"] == pytest.approx(1.91, abs=0.05)
+    assert glued["grid_params_min"] == 10_126_176 and glued["grid_params_max"] == 411_616_256
+    assert glued["grid_lr"] == pytest.approx(3e-3)
+    assert glued["small_flops_lo"] == pytest.approx(1.23e16, rel=0.01)
+    assert glued["small_flops_hi"] == pytest.approx(2.02e17, rel=0.01)
     assert glued["n_compute_pairs"] == 22 and glued["n_deeper_wins"] == 16
+    # deeper holds more non-embedding parameters in 19 pairs and wins 16 of them; 0 of the other 3
+    assert (glued["n_deeper_more_n"], glued["n_deeper_more_n_wins"]) == (19, 16)
+    assert (glued["n_deeper_less_n"], glued["n_deeper_less_n_wins"]) == (3, 0)
+    assert glued["warm_median_range"] < glued["aspect_loss_spread_pct"]
+    assert glued["warm_vs_shape_pct"] == pytest.approx(
+        100 * glued["warm_median_range"] / glued["aspect_loss_spread_pct"])
     assert glued["warm_big_2000"] == glued["warm_big_n"] == 5
     assert glued["warmups_text"] == "100, 200, 400 and 2,000" and glued["warm_longest"] == "2,000"
 
@@ -41,8 +55,13 @@ def test_moe_counts_and_runs(glued):
     assert glued["steplaw_n_boot"] == "1,000"
     assert glued["lr_grid_step"] == pytest.approx(2**0.5, abs=1e-3)
     assert glued["moe_gain_from_sparsest"] == pytest.approx(0.1212, abs=1e-3)
-    assert glued["lr_steps_total_median"] == pytest.approx(0.49, abs=0.05)
-    assert glued["lr_steps_active_median"] == pytest.approx(-2.57, abs=0.05)
+    # Step Law's printed constants (laws.hparams.STEPLAW2025) against the best cells
+    assert glued["lr_steps_total_median"] == pytest.approx(0.54, abs=0.05)
+    assert glued["lr_steps_active_median"] == pytest.approx(-2.52, abs=0.05)
+    assert glued["lr_steps_total_maxabs"] == pytest.approx(2.56, abs=0.05)
+    assert glued["lr_total_max_factor"] == pytest.approx(2**(0.5 * 2.558), rel=0.02)
+    assert glued["batch_ratio_lo"] == pytest.approx(0.50, abs=0.01)
+    assert glued["batch_ratio_hi"] == pytest.approx(2.21, abs=0.01)
 
 
 def test_dense_equivalent_multiplier(glued):
@@ -51,6 +70,7 @@ def test_dense_equivalent_multiplier(glued):
     # Our recomputation from their Table 1 laws (smallest_loss.laws.moe).
     assert glued["mult_1e20"] == pytest.approx(21.28, rel=2e-3)
     assert glued["mult_1e25"] == pytest.approx(32.0, rel=2e-3)
+    assert glued["mult_growth"] == pytest.approx(1.504, rel=3e-3) and glued["reported_growth"] == 2.0
     assert glued["moe_G_1e20"] == 16 and glued["mem_ratio_1e20"] == pytest.approx(10.74, rel=2e-3)
     assert glued["krajewski_row_flops"] == pytest.approx(1.934e20, rel=5e-4)   # printed 1.93e20
     assert glued["krajewski_row_loss"] == pytest.approx(2.471, abs=0.002)     # printed 2.491
@@ -59,6 +79,7 @@ def test_dense_equivalent_multiplier(glued):
 def test_retrieval_and_exercises(glued):
     assert glued["retro_equiv_params"] == pytest.approx(7e9)
     assert glued["gpt3_params"] == pytest.approx(175e9)
+    assert glued["retro_factor"] == 25.0 and glued["retro_db_tokens"] == pytest.approx(2e12)
     assert glued["ex_active_pct"] == pytest.approx(12.14, abs=0.01)
     assert (glued["ex_active_experts"], glued["ex_all_experts"]) == (8, 66)
     assert (glued["ex_budget_d"], glued["ex_budget_l"]) == (1024, 24)

@@ -7,9 +7,9 @@ memory follows the *total* count; a token only multiplies through the experts it
 compute follows the *active* count: forward FLOPs per token ``≈ 2 N_active`` (Kaplan et al. 2020,
 Sec. 2.1, applied to the weights a token touches), training ``≈ 6 N_active``.
 
-Checked against published model cards in ``tests/test_counting_moe.py``: Mixtral 8x7B (Jiang et al.
-2024; Mistral AI: 46.7B total, 12.9B active) and the Switch-Base family (Fedus et al. 2021: T5-Base
-223M; 64, 128 and 256 experts: 3.8B, 7.4B and 14.7B).
+Checked against published sizes in ``tests/test_counting_moe.py``: Mixtral 8x7B (Jiang et al.
+2024 print 47B total and 13B active; the exact count is 46.7B and 12.9B) and the Switch-Base family
+(Fedus et al. 2021: T5-Base 223M; 64, 128 and 256 experts: 3.8B, 7.4B and 14.7B).
 """
 
 from __future__ import annotations

@@ -9,10 +9,12 @@ size and their compute-efficient frontier, with the paper's constants.
 L_dense(N, D), their FLOP and parameter counts and the dense-equivalent compute multiplier.
 ``precision``: the functional forms of Kumar et al. 2024's precision-aware law (every constant an
 argument: the book prints no fitted value it could not verify).
+``retrieval``: the published constants of RETRO's comparison with GPT-3 (Borgeaud et al. 2021,
+abstract; Brown et al. 2020, Table 2.1) and the parameter multiplier they imply.
 """
 
-from . import chinchilla, hparams, kaplan, moe, precision
+from . import chinchilla, hparams, kaplan, moe, precision, retrieval
 from .chinchilla import *  # noqa: F403
 from .chinchilla import __all__ as _chinchilla_all
 
-__all__ = ["chinchilla", "kaplan", "hparams", "moe", "precision", *_chinchilla_all]
+__all__ = ["chinchilla", "kaplan", "hparams", "moe", "precision", "retrieval", *_chinchilla_all]
