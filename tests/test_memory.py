@@ -91,3 +91,72 @@ def test_bad_input_is_one_line_value_error(call, word):
     with pytest.raises(ValueError) as err:
         call()
     assert word in str(err.value) and "\n" not in str(err.value)
+
+
+def test_rates_and_cpu_step_bytes():
+    assert m.pcie_bandwidth() == pytest.approx(16e9 * 16 * 128 / 130 / 8)
+    assert m.pcie_bandwidth(32, lanes=16) == pytest.approx(2 * m.pcie_bandwidth())
+    assert m.dram_bandwidth() == pytest.approx(5.12e10)
+    assert m.dram_bandwidth(8, 4800) == pytest.approx(8 * 4.8e9 * 8)
+    # mixed-precision AdamW: master, moments, gradient in; master, moments, 16-bit weights out
+    assert m.cpu_optimizer_bytes_per_param() == 28
+    # fp32 AdamW: weights and moments in and out, gradient in
+    assert m.cpu_optimizer_bytes_per_param("adamw", "fp32") == (4 + 8 + 4) + (4 + 8)
+    assert m.cpu_optimizer_bytes_per_param("sgd-momentum") == (4 + 4 + 2) + (4 + 4 + 2)
+
+
+def test_offload_throughput():
+    plan = m.memory_plan(18e9, offload="all")
+    peak, mfu, link, host = 3.3e14, 0.5, m.pcie_bandwidth(), m.dram_bandwidth()
+    r = m.offload_throughput(plan, peak, mfu, 4096, 16, link, host)
+    compute = 6 * 18e9 * 4096 / (peak * mfu)
+    transfer = 6 * 18e9 / link          # 2 + 2 bytes of weights in, 2 of gradients out
+    cpu = 28 * 18e9 / host
+    assert r.compute_s_per_micro_batch == pytest.approx(compute)
+    assert r.transfer_s_per_micro_batch == pytest.approx(transfer)
+    assert r.cpu_step_s == pytest.approx(cpu)
+    assert r.step_s == pytest.approx(16 * max(compute, transfer) + cpu)
+    assert r.tokens_per_second == pytest.approx(16 * 4096 / r.step_s)
+    assert r.fraction_of_peak == pytest.approx(r.tokens_per_second * 6 * 18e9 / peak)
+    # at the break-even micro-batch, compute and transfer take equally long
+    b = m.offload_throughput(plan, peak, mfu, r.breakeven_tokens_per_micro_batch, 1, link, host)
+    assert b.compute_s_per_micro_batch == pytest.approx(b.transfer_s_per_micro_batch)
+    # optimizer-only offload: the traffic happens once per step, not per micro-batch
+    opt = m.offload_throughput(m.memory_plan(18e9, offload="optimizer"), peak, mfu, 4096, 16, link, host)
+    assert opt.transfer_s_per_micro_batch == 0
+    assert opt.transfer_s_per_step_once == pytest.approx(4 * 18e9 / link)
+    assert opt.step_s == pytest.approx(16 * compute + 4 * 18e9 / link + cpu)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(plan=None), "plan"),
+    (dict(mfu=1.5), "mfu"),
+    (dict(mfu=0.0), "mfu"),
+    (dict(micro_batches_per_step=0), "micro_batches_per_step"),
+    (dict(link_bytes_per_s=-1.0), "link_bytes_per_s"),
+    (dict(peak_flops=float("nan")), "peak_flops"),
+])
+def test_offload_throughput_bad_input(kwargs, match):
+    args = dict(plan=m.memory_plan(1e9, offload="all"), peak_flops=1e14, mfu=0.5,
+                tokens_per_micro_batch=1024, micro_batches_per_step=4, link_bytes_per_s=3e10,
+                host_bytes_per_s=5e10)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        m.offload_throughput(**args)
+    with pytest.raises(ValueError, match="nothing is offloaded"):
+        m.offload_throughput(m.memory_plan(1e9), 1e14, 0.5, 1024, 4, 3e10, 5e10)
+
+
+def test_attention_equals_rest_and_bad_rates():
+    s = m.attention_equals_rest_seq_len(4096, 32)
+    assert s == pytest.approx(34 * 4096 / (5 * 32))
+    below = m.activation_bytes_per_layer(4096, 32, int(s), 1)
+    above = m.activation_bytes_per_layer(4096, 32, int(s) + 1, 1)
+    rest = lambda n: m.activation_bytes_per_layer(4096, 32, n, 1, "selective")  # noqa: E731
+    assert below - rest(int(s)) < rest(int(s)) and above - rest(int(s) + 1) > rest(int(s) + 1)
+    with pytest.raises(ValueError, match="n_heads"):
+        m.attention_equals_rest_seq_len(4096, 0)
+    with pytest.raises(ValueError, match="encoding"):
+        m.pcie_bandwidth(encoding=(130, 128))
+    with pytest.raises(ValueError, match="channels"):
+        m.dram_bandwidth(0)

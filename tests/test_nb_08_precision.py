@@ -22,6 +22,8 @@ def test_bytes_per_param(glued):
     assert glued["bytes_per_param_adamw_8bit"] == pytest.approx(10 + 8 / 2048)
     assert glued["bytes_per_param_8bit_constants"] == pytest.approx(8 / 2048)
     assert glued["bytes_per_param_adafactor_mixed"] == pytest.approx(8 + 8 / 4096)
+    assert glued["adam_8bit_block_size"] == 2048 and glued["adam_8bit_block_size_text"] == "2,048"
+    assert glued["saved_bytes_per_param_8bit"] == pytest.approx(6 - 8 / 2048)
 
 
 def test_what_fits(glued):
@@ -48,6 +50,13 @@ def test_colossal(glued):
     assert glued["colossal_pcie_bytes"] == pytest.approx(6 * 18e9)
     assert glued["colossal_pcie_gbps"] == pytest.approx(31.5, abs=0.05)
     assert glued["colossal_cpu_step_s"] == pytest.approx(28 * 18e9 / 51.2e9)
+    assert glued["colossal_cpu_bytes_per_param"] == 28
+    # break-even micro-batch: 6 bytes/param of traffic per micro-batch against 6 FLOPs/param/token
+    # at half the RTX 4090's 3.3e14 FLOP/s 16-bit peak
+    pcie = 16e9 * 16 * 128 / 130 / 8
+    assert glued["colossal_breakeven_tokens"] == pytest.approx(6 * 18e9 / pcie * 3.3e14 * 0.5 / (6 * 18e9))
+    step = 16 * 6 * 18e9 / pcie + 28 * 18e9 / 51.2e9      # the link sets the pace at 4,096 tokens
+    assert glued["colossal_tokens_per_s"] == pytest.approx(16 * 4096 / step)
     assert 0.2 < glued["colossal_fraction_of_peak"] < 0.5
     assert glued["colossal_chinchilla_years"] > 10
 
@@ -63,6 +72,8 @@ def test_quantization_demo(glued):
 def test_throughput_and_dollars(glued):
     assert glued["h100_bf16_over_fp32"] == pytest.approx(9.894e14 / 6.691e13)
     assert glued["b200_fp8_over_bf16"] == pytest.approx(2.0)
+    assert glued["h100_bf16_over_tf32"] == pytest.approx(9.894e14 / 4.947e14)
+    assert glued["h100_tf32_over_fp32"] == pytest.approx(4.947e14 / 6.691e13)
     assert glued["h100_price_per_hour"] == pytest.approx(4.40)
     assert glued["dollar_flops_bf16"] == pytest.approx(1e6 / 4.40 * 3600 * 9.894e14 * 0.4)
     assert glued["dollar_loss_fp32"] > glued["dollar_loss_bf16"]

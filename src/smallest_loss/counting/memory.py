@@ -64,6 +64,14 @@ __all__ = [
     "activation_bytes_per_layer",
     "activation_bytes",
     "largest_trainable_params",
+    "ACTIVATION_BYTES_PER_SBH",
+    "ATTENTION_BYTES_PER_AS2B",
+    "attention_equals_rest_seq_len",
+    "pcie_bandwidth",
+    "dram_bandwidth",
+    "cpu_optimizer_bytes_per_param",
+    "OffloadThroughput",
+    "offload_throughput",
 ]
 
 OPTIMIZERS = ("adamw", "adamw-8bit", "sgd-momentum", "adafactor")
@@ -74,6 +82,14 @@ RECOMPUTE = ("none", "selective", "full")
 ADAM_8BIT_BLOCK_SIZE = 2048
 """Values per quantization block of 8-bit Adam (Dettmers et al. 2022); one fp32 absolute maximum
 is stored per block and per moment."""
+
+ACTIVATION_BYTES_PER_SBH = 34.0
+"""Bytes per ``s b h`` of one decoder block's activations outside the attention scores
+(Korthikanti et al. 2022, Eq. 1; 16-bit activations, 1-byte dropout masks)."""
+
+ATTENTION_BYTES_PER_AS2B = 5.0
+"""Bytes per ``a s^2 b`` of one decoder block's attention scores, their softmax and its dropout
+mask (Korthikanti et al. 2022, Eq. 1)."""
 
 ADAFACTOR_DEFAULT_MATRIX = (4096, 4096)
 """Weight-matrix shape assumed for Adafactor's factored second moment when none is given."""
@@ -272,9 +288,9 @@ def activation_bytes_per_layer(d_model: int, n_heads: int, seq_len: int, micro_b
     scale = _positive_real("bytes_per_value", bytes_per_value) / 2.0
     sbh = float(s) * b * h
     if recompute == "none":
-        return scale * sbh * (34.0 + 5.0 * a * s / h)
+        return scale * sbh * (ACTIVATION_BYTES_PER_SBH + ATTENTION_BYTES_PER_AS2B * a * s / h)
     if recompute == "selective":
-        return scale * 34.0 * sbh
+        return scale * ACTIVATION_BYTES_PER_SBH * sbh
     return scale * 2.0 * sbh
 
 
@@ -309,3 +325,115 @@ def largest_trainable_params(gpu_bytes: float, host_bytes: float = 0.0, optimize
     if plan.host_bytes_per_param > 0:
         limits.append(float(host_bytes) / plan.host_bytes_per_param)
     return min(limits)
+
+
+def attention_equals_rest_seq_len(d_model: int, n_heads: int) -> float:
+    """Sequence length [tokens] at which a decoder block's attention scores (``5 a s^2 b`` bytes)
+    take as many bytes as the rest of its activations (``34 s b h``): ``s = 34 h / (5 a)``
+    (Korthikanti et al. 2022, Eq. 1). Beyond it the quadratic term dominates. Not rounded."""
+    h = _positive_int("d_model", d_model)
+    a = _positive_int("n_heads", n_heads)
+    return ACTIVATION_BYTES_PER_SBH * h / (ATTENTION_BYTES_PER_AS2B * a)
+
+
+def pcie_bandwidth(gigatransfers_per_s: float = 16.0, lanes: int = 16,
+                   encoding: tuple[int, int] = (128, 130)) -> float:
+    """Payload bandwidth of a PCIe link in one direction [bytes/s]: ``GT/s x lanes x
+    (payload bits / line bits) / 8``. The defaults are PCIe 4.0 x16 (16 GT/s per lane, 128b/130b
+    encoding), about 31.5e9 bytes/s; packet headers are not subtracted."""
+    gt = _positive_real("gigatransfers_per_s", gigatransfers_per_s)
+    n = _positive_int("lanes", lanes)
+    if not isinstance(encoding, (tuple, list)) or len(encoding) != 2:
+        raise ValueError(f"encoding = {encoding!r} is not a (payload bits, line bits) pair")
+    payload = _positive_int("encoding[0]", encoding[0])
+    line = _positive_int("encoding[1]", encoding[1])
+    if payload > line:
+        raise ValueError(f"encoding = {encoding!r} has more payload bits than line bits")
+    return gt * 1e9 * n * payload / line / 8.0
+
+
+def dram_bandwidth(channels: int = 2, megatransfers_per_s: float = 3200.0,
+                   bytes_per_transfer: int = 8) -> float:
+    """Peak bandwidth of host memory [bytes/s]: channels x transfers per second x bytes per
+    transfer (a 64-bit DDR channel moves 8 bytes per transfer). Defaults: dual-channel DDR4-3200,
+    5.12e10 bytes/s."""
+    c = _positive_int("channels", channels)
+    mt = _positive_real("megatransfers_per_s", megatransfers_per_s)
+    b = _positive_int("bytes_per_transfer", bytes_per_transfer)
+    return c * mt * 1e6 * b
+
+
+def cpu_optimizer_bytes_per_param(optimizer: str = "adamw", precision: str = "bf16-mixed",
+                                  **kwargs) -> float:
+    """Host-memory bytes one optimizer step on the CPU reads and writes per parameter: it reads
+    the master weights, the moments and the gradient, and writes the master weights, the moments
+    and the 16-bit copy of the weights (in fp32, where there is no master copy, it reads and writes
+    the weights themselves). Mixed-precision AdamW: (4 + 8 + 2) + (4 + 8 + 2) = 28 bytes."""
+    return _cpu_step_bytes(bytes_per_param(optimizer, precision, **kwargs))
+
+
+def _cpu_step_bytes(b: BytesPerParam) -> float:
+    state = (b.master if b.master > 0 else b.weights) + b.moments
+    written_weights = b.weights if b.master > 0 else 0.0
+    return (state + b.gradients) + (state + written_weights)
+
+
+@dataclass(frozen=True)
+class OffloadThroughput:
+    """Throughput of one offloaded training setting (see :func:`offload_throughput`).
+
+    Times in seconds, rates in tokens per second; ``fraction_of_peak`` is achieved model FLOP/s
+    (``6 N`` per token) over the peak; ``breakeven_tokens_per_micro_batch`` is the micro-batch
+    size [tokens] at which computing a micro-batch takes as long as its host-link traffic."""
+
+    compute_s_per_micro_batch: float
+    transfer_s_per_micro_batch: float
+    transfer_s_per_step_once: float
+    cpu_step_s: float
+    step_s: float
+    tokens_per_second: float
+    fraction_of_peak: float
+    breakeven_tokens_per_micro_batch: float
+
+
+def offload_throughput(plan: MemoryPlan, peak_flops: float, mfu: float, tokens_per_micro_batch: float,
+                       micro_batches_per_step: int, link_bytes_per_s: float,
+                       host_bytes_per_s: float) -> OffloadThroughput:
+    """Tokens per second of one GPU training with its model state offloaded (``plan.offload`` is
+    ``"optimizer"`` or ``"all"``), from three rates.
+
+    Model: a micro-batch of ``T`` tokens costs ``6 N T`` FLOPs (Kaplan et al. 2020) at
+    ``peak_flops x mfu`` FLOP/s; its host-link traffic overlaps with the computation, so a
+    micro-batch takes ``max(compute, transfer)``. With ``offload="all"`` every micro-batch moves
+    ``plan.pcie_bytes_per_step`` bytes (weights in for the forward and the backward pass, gradients
+    out); with ``offload="optimizer"`` that traffic happens once per step, after the last
+    micro-batch, and does not overlap. The optimizer step runs on the CPU, limited by host memory
+    bandwidth (``cpu_optimizer_bytes_per_param`` bytes per parameter at ``host_bytes_per_s``),
+    and overlaps with nothing. Streaming-buffer stalls, kernel launch gaps and the CPU's
+    arithmetic are ignored: an upper bound.
+
+    ``peak_flops`` [FLOP/s], ``mfu`` in (0, 1], ``tokens_per_micro_batch`` [tokens],
+    ``link_bytes_per_s`` and ``host_bytes_per_s`` [bytes/s] (one direction).
+    """
+    if not isinstance(plan, MemoryPlan):
+        raise ValueError(f"plan = {plan!r} is not a MemoryPlan")
+    if plan.offload == "none":
+        raise ValueError("plan.offload = 'none': nothing is offloaded")
+    peak = _positive_real("peak_flops", peak_flops)
+    u = _positive_real("mfu", mfu)
+    if u > 1:
+        raise ValueError(f"mfu = {mfu!r} is above 1")
+    t = _positive_real("tokens_per_micro_batch", tokens_per_micro_batch)
+    m = _positive_int("micro_batches_per_step", micro_batches_per_step)
+    link = _positive_real("link_bytes_per_s", link_bytes_per_s)
+    host = _positive_real("host_bytes_per_s", host_bytes_per_s)
+    flops_per_token = 6.0 * plan.params
+    compute = flops_per_token * t / (peak * u)
+    moved = plan.pcie_bytes_per_step / link
+    per_micro, once = (moved, 0.0) if plan.offload == "all" else (0.0, moved)
+    cpu = plan.params * _cpu_step_bytes(plan.bytes_per_param) / host
+    step = m * max(compute, per_micro) + once + cpu
+    tps = t * m / step
+    breakeven = (plan.pcie_bytes_per_step / link) * peak * u / flops_per_token
+    return OffloadThroughput(compute, per_micro, once, cpu, step, tps, tps * flops_per_token / peak,
+                             breakeven)

@@ -12,15 +12,17 @@ adds a degradation that grows with the training tokens and shrinks with model si
 
     delta_PTQ = C_T (D^gamma_D / N^gamma_N) exp(-P_post / gamma_post).
 
-This module implements these forms with every constant an argument: it ships no fitted values.
+This module implements these forms with every constant an argument: it ships no fitted values
+(the paper's fitted constants could not be read in its own text; see data/PAPER_NOTES.md, 8.7).
 Two consequences follow from the forms alone and are derived here:
 
 * with post-training quantization, the loss ``A N^-alpha + B D^-beta + E + delta_PTQ`` is smallest at
   a finite number of tokens, ``D* = [beta B N^gamma_N exp(P_post/gamma_post) / (gamma_D C_T)]^(1/(beta+gamma_D))``:
   past it, more pretraining data raises the loss of the quantized model
   (:func:`tokens_minimising_ptq_loss`);
-* if training cost is proportional to ``N D P`` (hardware whose throughput doubles when the bits
-  halve) and all three parts are trained in ``P`` bits, the loss-minimising precision at fixed
+* under Kumar et al.'s cost model for the compute-optimal precision (their Sec. 4.3: training
+  cost proportional to ``N D P``, i.e. throughput that doubles whenever the bits halve) and with
+  all three parts trained in ``P`` bits, the loss-minimising precision at fixed
   cost minimises ``P / prod_i (1 - exp(-P / gamma_i))``, whatever the budget and whatever ``A``,
   ``B``, ``alpha``, ``beta`` (:func:`compute_optimal_precision`).
 """
