@@ -135,3 +135,38 @@ def test_multipower_law_fit_recovers_curves():
     assert np.max(np.abs(fitted(curves[3]) - truth[3])) < 0.01
     with pytest.raises(ValueError, match="does not increase"):
         sc.Curve.make([3000, 2500], [1e-4, 1e-4])
+
+
+def test_zhang2025_critical_batch_is_their_root():
+    # their notebook solves b - 5 a cbs + 5 a 1.2 256 = 0 with b / a = B_noise
+    a, b = 1300.0, 1300.0 * 2200.0
+    cbs = hp.zhang2025_critical_batch(b / a)
+    assert b - 5 * a * cbs + 5 * a * 1.2 * 256 == pytest.approx(0.0, abs=1e-6)
+    assert cbs == pytest.approx(440 + 307.2)
+    with pytest.raises(ValueError, match=r"b_noise = -1"):
+        hp.zhang2025_critical_batch(-1.0)
+
+
+def test_compute_multiplier():
+    # a penalty of one slope's worth costs e times the compute; zero costs nothing; sign of slope ignored
+    assert hp.compute_multiplier(0.09, -0.09) == pytest.approx(np.e)
+    assert hp.compute_multiplier([0.0, 0.18], 0.09) == pytest.approx([1.0, np.e ** 2])
+    with pytest.raises(ValueError, match="penalty"):
+        hp.compute_multiplier(-0.01, -0.09)
+    with pytest.raises(ValueError, match="slope = 0"):
+        hp.compute_multiplier(0.01, 0)
+
+
+def test_steps_to_reach():
+    step = np.arange(100, 1100, 100)
+    loss = np.linspace(3.0, 2.1, 10)
+    assert sc.steps_to_reach(step, loss, 2.45, window=1) == 700
+    # a single noisy low sample does not count on the running median
+    spiky = loss.copy()
+    spiky[1] = 2.0
+    assert sc.steps_to_reach(step, spiky, 2.45, window=5) == 700
+    assert np.isnan(sc.steps_to_reach(step, loss, 1.0))
+    with pytest.raises(ValueError, match="does not increase"):
+        sc.steps_to_reach([2, 1], [3.0, 2.0], 2.5)
+    with pytest.raises(ValueError, match="window = 0"):
+        sc.steps_to_reach(step, loss, 2.5, window=0)

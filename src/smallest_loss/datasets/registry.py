@@ -581,6 +581,11 @@ def _notebook_assignment(source: str, name: str):
     raise ValueError(f"critical_batch notebook: no line assigning {name!r}")
 
 
+CRITICAL_BATCH_SEQ_LEN = 512
+"""Sequence length of every run of Zhang et al. 2025's critical-batch study [tokens]: their
+notebook filters runs on ``config.model.max_sequence_length == 512``."""
+
+
 def load_critical_batch() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Steps to a target loss against batch size, from Zhang et al.'s analysis notebook (parsed, not run).
 
@@ -608,7 +613,7 @@ def load_critical_batch() -> tuple[pd.DataFrame, pd.DataFrame]:
     import ast
 
     cbs = ast.literal_eval(cbs_text)
-    seq = 512
+    seq = CRITICAL_BATCH_SEQ_LEN
     rows = []
     for name in names:
         for b, s in zip(batches, results[name], strict=True):

@@ -23,7 +23,9 @@ the bootstrap resamples runs within every cell and refits everything.
 :func:`steplaw_procedure` is the procedure of Li et al. 2025 (Step Law): keep every run within a
 relative 0.25% of its cell's best smoothed loss, regress ln(lr) on ln N and ln D and ln(B) on ln D
 over those runs, and average the coefficients of bootstrap refits.
-:func:`fit_critical_batch` fits McCandlish et al.'s S = S_min (1 + B_noise / B).
+:func:`fit_critical_batch` fits McCandlish et al.'s S = S_min (1 + B_noise / B);
+:func:`zhang2025_critical_batch` turns its B_noise into Zhang et al. 2025's critical batch.
+:func:`compute_multiplier` converts a loss penalty into the factor of compute that buys it back.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ __all__ = [
     "loss_penalty",
     "CriticalBatchFit",
     "fit_critical_batch",
+    "ZHANG2025_CBS_OVERHEAD",
+    "ZHANG2025_CBS_OFFSET_SEQS",
+    "zhang2025_critical_batch",
+    "compute_multiplier",
 ]
 
 ESTIMATORS = ("local", "argmin", "parabola")
@@ -375,3 +381,39 @@ def fit_critical_batch(batch: ArrayLike, steps: ArrayLike) -> CriticalBatchFit:
     fit = least_squares(resid, [np.log(a0), np.log(c0)], method="lm", xtol=1e-14, ftol=1e-14)
     a, c = np.exp(fit.x)
     return CriticalBatchFit(float(a), float(c / a))
+
+
+ZHANG2025_CBS_OVERHEAD = 0.2
+"""Zhang et al. 2025's critical batch: where steps exceed perfect linear scaling by 20%."""
+
+ZHANG2025_CBS_OFFSET_SEQS = 1.2 * 256
+"""The offset [sequences] their analysis notebook adds to ``overhead * B_noise`` (see below)."""
+
+
+def zhang2025_critical_batch(b_noise: ArrayLike) -> np.ndarray:
+    """Zhang et al. 2025's critical batch [sequences] from McCandlish's ``b_noise`` [sequences].
+
+    Their analysis notebook (``chinchilla.ipynb`` of arXiv:2410.21676, the cell that builds
+    ``cbs_list``) fits ``ln S = ln(a + b / B)`` and solves ``b - 5 a cbs + 5 a 1.2 256 = 0``, i.e.
+    ``cbs = (b / a) / 5 + 1.2 * 256 = 0.2 B_noise + 307.2`` sequences: the 20%-overhead batch of
+    :meth:`CriticalBatchFit.batch_at_overhead` plus an offset the notebook does not explain.
+    """
+    b = positive_array("b_noise", b_noise)
+    return ZHANG2025_CBS_OVERHEAD * b + ZHANG2025_CBS_OFFSET_SEQS
+
+
+def compute_multiplier(penalty: ArrayLike, slope: float) -> np.ndarray:
+    """Compute-equivalent of a loss penalty: ``exp(penalty / |slope|)``.
+
+    ``slope`` is dL/d ln C [nats per e-fold of compute] of the tuned runs near the budget (negative;
+    its sign is ignored), ``penalty`` [nats/token] >= 0. To first order in ln C, a run that loses
+    ``penalty`` reaches the tuned run's loss only with this factor more compute, and a tuned run
+    reaches the mistaken run's loss with this factor less.
+    """
+    pen = np.asarray(penalty, dtype=float)
+    if not np.all(np.isfinite(pen)) or np.any(pen < 0):
+        raise ValueError(f"penalty = {penalty!r}: expected finite values >= 0")
+    s = float(slope)
+    if not np.isfinite(s) or s == 0:
+        raise ValueError(f"slope = {slope!r}: expected a finite non-zero dL/dlnC")
+    return np.exp(pen / abs(s))

@@ -7,7 +7,8 @@ For a learning-rate schedule eta_1, eta_2, ... after warmup, the loss after step
     LD(t) = B sum_{k <= t} (eta_{k-1} - eta_k) G(eta_k^-gamma S_k(t)),   S_k(t) = sum_{k <= tau <= t} eta_tau,
     G(x) = 1 - (C x + 1)^-beta,
 
-seven constants (L0, A, alpha, B, C, beta, gamma). The first two terms are a power law in the
+seven constants (L0, A, alpha, B, C, beta, gamma). The book writes B and C as B_MPL and C_MPL,
+since B and C there also name Chinchilla's data coefficient and training compute. The first two terms are a power law in the
 area under the schedule; LD is the extra loss reduction that each drop of the learning rate buys,
 growing with the area after the drop. S_W is the area of the warmup; here it is taken as that of a
 linear warmup to the peak, ``S_W = eta_peak * warmup_steps / 2``.
@@ -26,7 +27,7 @@ from numpy.typing import ArrayLike
 
 from ..validation import positive_array
 
-__all__ = ["MultiPowerLaw", "Curve", "multipower_loss", "fit_multipower"]
+__all__ = ["MultiPowerLaw", "Curve", "multipower_loss", "fit_multipower", "steps_to_reach"]
 
 
 @dataclass(frozen=True)
@@ -147,3 +148,25 @@ def fit_multipower(curves: list[Curve], starts: int = 8, seed: int = 0) -> Multi
     if best is None:
         raise ValueError("fit_multipower: no starting point converged")
     return _law(best.x)
+
+
+def steps_to_reach(step: ArrayLike, loss: ArrayLike, target: float, window: int = 5) -> float:
+    """First step at which a training curve reaches ``target`` loss [nats/token], read on its
+    running median over ``window`` samples (centred) so that one noisy sample does not count;
+    ``nan`` if it never does. ``step`` increasing, ``loss`` of the same length."""
+    s = positive_array("step", step)
+    lo = positive_array("loss", loss)
+    if s.ndim != 1 or s.shape != lo.shape:
+        raise ValueError(f"step and loss: expected two 1-d arrays of one length, got {s.shape}, {lo.shape}")
+    if np.any(np.diff(s) <= 0):
+        i = int(np.flatnonzero(np.diff(s) <= 0)[0]) + 1
+        raise ValueError(f"step[{i}] = {s[i]!r} does not increase")
+    if int(window) < 1:
+        raise ValueError(f"window = {window!r}: expected a positive number of samples")
+    if not np.isfinite(float(target)):
+        raise ValueError(f"target = {target!r}: expected a finite loss")
+    import pandas as pd
+
+    smooth = pd.Series(lo).rolling(int(window), center=True, min_periods=1).median().to_numpy()
+    hit = np.flatnonzero(smooth <= float(target))
+    return float(s[hit[0]]) if len(hit) else float("nan")
