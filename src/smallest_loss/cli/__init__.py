@@ -23,6 +23,7 @@ import warnings
 from typing import Sequence
 
 from .. import __version__
+from .args import bootstrap_count, seed
 from .fit import MAX_BOOTSTRAP, _plain, fit_runs, format_fit
 from .io import ALIASES, InputError, read_runs, read_text
 from .plan import LAW_NAMES, format_plan, plan
@@ -97,28 +98,6 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _bootstrap_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an integer") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} must be at least 2 (a standard error needs 2 resamples)")
-    if value > MAX_BOOTSTRAP:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is more than the {MAX_BOOTSTRAP} resamples allowed")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} must be a non-negative integer")
-    return value
-
-
 def _approach(text: str) -> int:
     if text.strip() not in ("1", "2", "3"):
         raise argparse.ArgumentTypeError(f"invalid choice: {text[:40]!r} (choose from 1, 2, 3)")
@@ -137,10 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
                                   "optional budget (approach 2) and run (approach 1)")
     fit.add_argument("--approach", type=_approach, required=True, metavar="{1,2,3}",
                      help="Hoffmann et al. 2022: 1 envelope of curves, 2 isoFLOP profiles, 3 parametric fit")
-    fit.add_argument("--bootstrap", type=_bootstrap_count, default=None, metavar="B",
+    fit.add_argument("--bootstrap", type=bootstrap_count(MAX_BOOTSTRAP), default=None, metavar="B",
                      help=f"resamples for standard errors and 95%% intervals (2 to {MAX_BOOTSTRAP}; "
                           "approaches 2 and 3)")
-    fit.add_argument("--seed", type=_seed, default=0, help="seed of the bootstrap (default 0)")
+    fit.add_argument("--seed", type=seed, default=0, help="seed of the bootstrap (default 0)")
     fit.add_argument("--json", action="store_true", help="print one JSON object")
     pl = sub.add_parser("plan", help="compute-optimal parameters and tokens for a budget",
                         description="Compute-optimal parameters and tokens for a training budget.",

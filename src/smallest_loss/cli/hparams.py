@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..fit.hparams import fit_hparams
+from .args import bootstrap_count, seed
 from .fit import _plain
 from .io import InputError, _parse_csv, _value, read_text
 
@@ -50,28 +51,6 @@ With --bootstrap B: runs are resampled within each cell B times and everything i
 --json then adds se and ci95 (95% percentile intervals) for the exponents."""
 
 
-def _bootstrap(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an integer") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} must be at least 2 (a standard error needs 2 resamples)")
-    if value > MAX_BOOTSTRAP:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is more than the {MAX_BOOTSTRAP} resamples allowed")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an integer") from None
-    if value < 0 or value >= 2 ** 63:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} must be a non-negative integer below 2^63")
-    return value
-
-
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "hparams", help="optimal learning rate (and batch) per cell of a sweep, and their power laws",
@@ -79,9 +58,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "(params, tokens) cell, then lr* = k N^p D^q across cells.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", help="CSV file with columns params, tokens, lr, loss and optional batch")
-    p.add_argument("--bootstrap", type=_bootstrap, default=None, metavar="B",
+    p.add_argument("--bootstrap", type=bootstrap_count(MAX_BOOTSTRAP), default=None, metavar="B",
                    help=f"resamples for standard errors and 95%% intervals (2 to {MAX_BOOTSTRAP})")
-    p.add_argument("--seed", type=_seed, default=0, help="seed of the bootstrap (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 

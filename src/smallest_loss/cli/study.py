@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+from .args import bounded_int, seed
+
 __all__ = ["add_parser", "run"]
 
 PRESET_NAMES = ("tiny", "laptop", "gpu")
@@ -35,14 +37,7 @@ rerunning the same command skips finished runs, so a killed study resumes where 
 folder holding another preset's, corpus's or seed's runs is refused."""
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} must be a non-negative integer")
-    return value
+non_negative_count = bounded_int(0, too_low="must be a non-negative integer")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -53,8 +48,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created; resumed when it exists)")
     p.add_argument("--corpus", default="shakespeare", choices=CORPUS_NAMES, help="token source (default shakespeare)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="address of a running Dask scheduler")
-    p.add_argument("--seed", type=_count, default=0, help="seed of initialisation and data order (default 0)")
-    p.add_argument("--workers", type=_count, default=None, metavar="N",
+    p.add_argument("--seed", type=seed, default=0, help="seed of initialisation and data order (default 0)")
+    p.add_argument("--workers", type=non_negative_count, default=None, metavar="N",
                    help="local worker processes (default: one per core; 0: run in this process)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="auto (default): CUDA when present, else CPU")
