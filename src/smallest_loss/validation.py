@@ -6,6 +6,8 @@ one-line message that names the argument, and where it helps the position and th
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -113,3 +115,13 @@ def runs_arrays(
             raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
     same_length(params=n, tokens=d, loss=lo)
     return n, d, lo
+
+
+class PositiveFloatFields:
+    """Mixin for a frozen dataclass of published constants: every ``float`` field must be a finite
+    positive number (checked when the object is made, one-line ``ValueError`` naming the field)."""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if f.type in ("float", float):
+                positive_scalar(f.name, getattr(self, f.name))

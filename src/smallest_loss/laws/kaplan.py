@@ -22,7 +22,7 @@ meaning.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..counting import training_tokens
 from ..costs import PF_DAY  # one petaflop/s-day, 8.64e19 FLOP (Kaplan et al. 2020, Sec. 1.3)
-from ..validation import broadcast, positive_array, positive_scalar
+from ..validation import PositiveFloatFields, broadcast, positive_array
 
 __all__ = [
     "PF_DAY",
@@ -96,7 +96,7 @@ _SOURCES: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class KaplanConstants:
+class KaplanConstants(PositiveFloatFields):
     """Published constants of Kaplan et al. 2020 (arXiv:2001.08361); ``sources`` cites each one.
 
     Exponents are dimensionless. N_c, nd_N_c, ns_N_c, N_e [non-embedding parameters]; D_c, nd_D_c,
@@ -136,11 +136,6 @@ class KaplanConstants:
     sources: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType(dict(_SOURCES)), repr=False, compare=False
     )
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            if f.type in ("float", float):
-                positive_scalar(f.name, getattr(self, f.name))
 
 
 KAPLAN2020 = KaplanConstants()

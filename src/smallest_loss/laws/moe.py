@@ -26,7 +26,7 @@ nats per token, compute in FLOP, parameters and tokens as counts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq, minimize_scalar
 
-from ..validation import broadcast, positive_array, positive_scalar
+from ..validation import PositiveFloatFields, broadcast, positive_array, positive_scalar
 from .chinchilla import ChinchillaLaw, compute_optimal_allocation
 
 __all__ = [
@@ -77,7 +77,7 @@ _SOURCES: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class GranularityLaw:
+class GranularityLaw(PositiveFloatFields):
     """Published constants of Krajewski et al. 2024 (arXiv:2402.07871); ``sources`` cites each one.
 
     c, a, b, g, dense_a, dense_b [nats/token]; alpha, beta, gamma, dense_alpha, dense_beta
@@ -105,11 +105,6 @@ class GranularityLaw:
     sources: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType(dict(_SOURCES)), repr=False, compare=False
     )
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            if f.type in ("float", float):
-                positive_scalar(f.name, getattr(self, f.name))
 
 
 KRAJEWSKI2024 = GranularityLaw()
