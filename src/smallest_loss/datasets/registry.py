@@ -489,6 +489,21 @@ def _lr_grid(lr: pd.Series) -> pd.Series:
     return 2.0 ** (np.round(np.log2(lr.astype(float)) * 2.0) / 2.0)
 
 
+def _steplaw_columns(raw: pd.DataFrame) -> dict[str, pd.Series]:
+    """The columns Li et al.'s dense and MoE files share, with units: ``params`` N, ``tokens`` D,
+    ``lr``, ``lr_grid``, ``batch_seqs``, ``batch`` [tokens], ``loss``, ``smooth_loss``."""
+    return {
+        "params": raw["N"].astype(float),
+        "tokens": raw["D"].astype(float),
+        "lr": raw["lr"].astype(float),
+        "lr_grid": _lr_grid(raw["lr"]),
+        "batch_seqs": raw["bs"].astype(int),
+        "batch": raw["bs"].astype(float) * STEPLAW_SEQ_LEN,
+        "loss": raw["loss"].astype(float),
+        "smooth_loss": raw["smooth loss"].astype(float),
+    }
+
+
 def load_steplaw() -> pd.DataFrame:
     """The 1,911 dense runs of Li et al. 2025 (Step Law) on a learning-rate x batch grid in 17 (N, D) cells.
 
@@ -501,15 +516,8 @@ def load_steplaw() -> pd.DataFrame:
     """
     raw = pd.read_csv(fetch("steplaw/dense_lr_bs_loss.csv"))
     df = pd.DataFrame({
-        "params": raw["N"].astype(float),
-        "tokens": raw["D"].astype(float),
-        "lr": raw["lr"].astype(float),
-        "lr_grid": _lr_grid(raw["lr"]),
-        "batch_seqs": raw["bs"].astype(int),
-        "batch": raw["bs"].astype(float) * STEPLAW_SEQ_LEN,
+        **_steplaw_columns(raw),
         "steps": raw["ti"].astype(int),
-        "loss": raw["loss"].astype(float),
-        "smooth_loss": raw["smooth loss"].astype(float),
         "d_model": raw["h"].astype(int),
         "d_ff": raw["ffnh"].astype(int),
         "n_heads": raw["numh"].astype(int),
@@ -524,15 +532,8 @@ def load_steplaw_moe() -> pd.DataFrame:
     ``batch`` [tokens], ``loss``, ``smooth_loss`` [nats/token], ``top_k``, ``n_experts``."""
     raw = pd.read_csv(fetch("steplaw/moe_lr_bs_loss.csv"))
     df = pd.DataFrame({
-        "params": raw["N"].astype(float),
+        **_steplaw_columns(raw),
         "active_params": raw["Na"].astype(float),
-        "tokens": raw["D"].astype(float),
-        "lr": raw["lr"].astype(float),
-        "lr_grid": _lr_grid(raw["lr"]),
-        "batch_seqs": raw["bs"].astype(int),
-        "batch": raw["bs"].astype(float) * STEPLAW_SEQ_LEN,
-        "loss": raw["loss"].astype(float),
-        "smooth_loss": raw["smooth loss"].astype(float),
         "top_k": raw["topk"].astype(int),
         "n_experts": raw["nume"].astype(int),
     })
