@@ -342,6 +342,15 @@ def _config_id(row: pd.Series) -> str:
     return "/".join(str(row[c]) for c in PORIAN_CONFIG)
 
 
+def _with_config(part: pd.DataFrame, cfg: pd.Series, key: str) -> pd.DataFrame:
+    """``part`` with the configuration columns of ``cfg`` and the file it came from."""
+    for c in PORIAN_CONFIG:
+        part[c] = cfg[c]
+    part["config"] = _config_id(cfg)
+    part["source_file"] = key.split("/")[-1]
+    return part
+
+
 def load_porian() -> pd.DataFrame:
     """IsoFLOP observations of every analysis configuration of Porian et al. 2024, one row a run.
 
@@ -367,11 +376,7 @@ def load_porian() -> pd.DataFrame:
                 loss = np.asarray(budget["orig_loss"], dtype=float)
                 part = pd.DataFrame({"params": n, "tokens": t, "loss": loss}).dropna()
                 part["flops"] = float(budget["flops"])
-                for c in PORIAN_CONFIG:
-                    part[c] = cfg[c]
-                part["config"] = _config_id(cfg)
-                part["source_file"] = key.split("/")[-1]
-                rows.append(part)
+                rows.append(_with_config(part, cfg, key))
     df = pd.concat(rows, ignore_index=True)
     cols = ["config", *PORIAN_CONFIG, "source_file", "flops", "params", "tokens", "loss"]
     return df[cols]
@@ -424,11 +429,7 @@ def load_porian_optima() -> pd.DataFrame:
             part = pd.DataFrame({"flops": pairs["flops"].to_numpy(float),
                                  "params_opt": pairs["n"].to_numpy(float),
                                  "params_opt_log_sd": pairs["n_star_std"].to_numpy(float)})
-            for c in PORIAN_CONFIG:
-                part[c] = cfg[c]
-            part["config"] = _config_id(cfg)
-            part["source_file"] = key.split("/")[-1]
-            rows.append(part)
+            rows.append(_with_config(part, cfg, key))
     df = pd.concat(rows, ignore_index=True)
     return df[["config", *PORIAN_CONFIG, "source_file", "flops", "params_opt", "params_opt_log_sd"]]
 
