@@ -193,3 +193,11 @@ def test_batch_adjustments_eqs_5_1_to_5_5():
 def test_bad_inputs(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_overfitting_data_threshold_is_eq_4_4():
+    # Kaplan et al. 2020, Eq. 4.4: D >~ 5e3 N^0.74; 1e9 parameters -> 5e3 * 1e9^0.74 = 2.285e10 tokens.
+    assert float(k.overfitting_data_threshold(1e9)) == pytest.approx(5e3 * 1e9**0.74, rel=1e-12)
+    assert float(k.overfitting_data_threshold(1e9)) == pytest.approx(2.2854e10, rel=1e-4)
+    with pytest.raises(ValueError, match="params"):
+        k.overfitting_data_threshold(-1.0)

@@ -57,6 +57,9 @@ __all__ = [
     "predicted_compute_exponent",
     "efficient_stopping_ratio",
     "efficient_stopping_loss",
+    "OVERFIT_COEFFICIENT",
+    "OVERFIT_EXPONENT",
+    "overfitting_data_threshold",
 ]
 
 
@@ -337,3 +340,20 @@ def efficient_stopping_loss(params: ArrayLike, c: KaplanConstants = KAPLAN2020) 
     (Kaplan et al. 2020, Eq. B.5; constants of Table 3)."""
     n = positive_array("params", params)
     return (1.0 + efficient_stopping_ratio(c)) * (c.ns_N_c / n) ** c.ns_alpha_N
+
+
+# --- overfitting threshold ------------------------------------------------------------------------
+
+OVERFIT_COEFFICIENT = 5e3
+"""Coefficient of Kaplan et al. 2020's Eq. 4.4, ``D >~ 5 x 10^3 N^0.74`` [tokens], as printed (one
+significant figure): the data above which the overfitting penalty stays below about 2%."""
+
+OVERFIT_EXPONENT = 0.74
+"""Exponent of Eq. 4.4, ``alpha_N / alpha_D`` rounded as printed (Kaplan et al. 2020, Sec. 4.2)."""
+
+
+def overfitting_data_threshold(params: ArrayLike) -> NDArray[np.float64]:
+    """Tokens above which a model of ``params`` non-embedding parameters overfits by less than about
+    2%: ``D = 5 x 10^3 N^0.74`` (Kaplan et al. 2020, Eq. 4.4, printed constants). [tokens]"""
+    n = positive_array("params", params)
+    return OVERFIT_COEFFICIENT * n**OVERFIT_EXPONENT
