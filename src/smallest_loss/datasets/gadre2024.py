@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 
 from ..counting import TransformerShape, count_params
+from ._gadre2024_sha256 import GADRE_FILE_SHA256
 from .registry import REGISTRY, ExternalFile, fetch
 
-__all__ = ["GADRE_GRID_KEY", "GADRE_VOCAB", "GADRE_SEQ_LEN", "openlm_shape", "parse_grid_key",
-           "load_gadre_grid"]
+__all__ = ["GADRE_GRID_KEY", "GADRE_VOCAB", "GADRE_SEQ_LEN", "GADRE_CORPORA", "GADRE_VAL_SETS",
+           "openlm_shape", "parse_grid_key", "load_gadre_grid", "gadre_model_names", "load_gadre_models",
+           "load_gadre_evals", "load_gadre_eval_metadata"]
 
 GADRE_GRID_KEY = "gadre2024/grid.json"
 GADRE_VOCAB = 50432
@@ -38,6 +40,29 @@ REGISTRY.update({GADRE_GRID_KEY: ExternalFile(
     "Gadre et al. 2024, 'Language models scale reliably with over-training and on downstream "
     "tasks', arXiv:2403.08540 (grid search of Sec. 3.2 and Fig. 4)",
 )})
+
+_GADRE_BASE = "https://raw.githubusercontent.com/mlfoundations/scaling/a003c4913793ac2ae7ef87b28ecb562955d026d5/exp_data/"
+_GADRE_CITE = ("Gadre et al. 2024, 'Language models scale reliably with over-training and on downstream "
+               "tasks', arXiv:2403.08540 (released models and evaluations)")
+REGISTRY.update({f"gadre2024/{name}": ExternalFile(f"gadre2024/{name}", _GADRE_BASE + name, digest, "MIT", _GADRE_CITE)
+                 for name, digest in GADRE_FILE_SHA256.items()})
+
+GADRE_CORPORA = {"c4_original": "c4", "rpj": "redpajama", "rw_original": "refinedweb"}
+"""Upstream training-set names and the short names the loaders use: C4, RedPajama, RefinedWeb."""
+
+GADRE_VAL_SETS = {
+    "val_tok_mult/openlm/": "openlm",
+    "c4_val/": "c4",
+    "paloma_c4_en/": "paloma_c4",
+    "paloma_dolma_100_programing_languages/": "paloma_code",
+    "paloma_falcon-refinedweb/": "paloma_refinedweb",
+    "paloma_ptb/": "paloma_ptb",
+    "paloma_redpajama/": "paloma_redpajama",
+    "de-en/": "de_en",
+}
+"""Fragments of the upstream validation-set paths and their short names: OpenLM's validation shard,
+C4's validation split (the loss the paper's laws are fitted to), Paloma's C4, code (100 programming
+languages of Dolma), RefinedWeb, Penn Treebank and RedPajama samples, and German-English text."""
 
 _KEY = re.compile(
     r"^d=(?P<d_model>\d+)_l=(?P<n_layer>\d+)_h=(?P<n_heads>\d+)-(?P<batch>\d+)-(?P<lr>[0-9.e+-]+?)"
@@ -105,3 +130,110 @@ def load_gadre_grid() -> pd.DataFrame:
             "weight_decay", "warmup", "tokens", "params", "params_non_embedding", "tokens_per_param",
             "steps", "flops", "loss"]
     return df[cols].reset_index(drop=True)
+
+
+def gadre_model_names() -> list[str]:
+    """Names of the 104 released models, e.g. ``rw_original-d=96_l=8_h=4-1.0`` (corpus, config,
+    multiple of 20 tokens per parameter), sorted."""
+    return sorted(k[len("models/"):-len(".json")] for k in GADRE_FILE_SHA256 if k.startswith("models/"))
+
+
+def _corpus_of(name: str) -> str:
+    prefix = name.split("-", 1)[0]
+    if prefix not in GADRE_CORPORA:
+        raise ValueError(f"model {name!r}: unknown training corpus {prefix!r}")
+    return GADRE_CORPORA[prefix]
+
+
+def _val_set_of(name: str, paths: list) -> str:
+    path = " ".join(str(p) for p in paths)
+    hits = [short for fragment, short in GADRE_VAL_SETS.items() if fragment in path]
+    if len(hits) != 1:
+        raise ValueError(f"model {name!r}: validation data {path!r} is not one known set")
+    return hits[0]
+
+
+def _number_field(name: str, where: dict, key: str) -> float:
+    value = where.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"model {name!r}: {key} = {value!r} is not a positive number")
+    return float(value)
+
+
+def load_gadre_models() -> pd.DataFrame:
+    """Losses of Gadre et al. 2024's 104 released models on each of their 8 validation sets, one row
+    per (model, validation set): 832 rows.
+
+    Columns: ``model`` (upstream name); ``corpus`` training set (``c4``, ``redpajama``,
+    ``refinedweb``); ``config`` (OpenLM config, e.g. ``d=96_l=8_h=4`` or ``open_lm_1b``);
+    ``multiplier`` M, the upstream ``chinchilla_multiplier`` (tokens = M x 20 x params, roughly);
+    ``params`` N and ``params_non_embedding`` as the authors count them [parameters]; ``tokens`` D
+    [tokens]; ``tokens_per_param`` D / N; ``flops`` C = 6 N D [FLOP]; ``val_set`` (see
+    :data:`GADRE_VAL_SETS`); ``loss`` mean validation loss [nats/token]; ``loss_lo``/``loss_hi`` the
+    upstream 95% interval over tokens [nats/token]; ``val_tokens`` tokens evaluated.
+    Sorted by corpus, params, tokens, val_set.
+    """
+    from ..counting import training_flops
+
+    rows = []
+    for name in gadre_model_names():
+        raw = json.loads(Path(fetch(f"gadre2024/models/{name}.json")).read_text(encoding="utf-8"))
+        if raw.get("name") != name:
+            raise ValueError(f"models/{name}.json: its name field is {raw.get('name')!r}")
+        hp = raw.get("hyperparameters", {})
+        params = _number_field(name, hp, "params")
+        tokens = _number_field(name, hp, "tokens")
+        base = dict(model=name, corpus=_corpus_of(name), config=str(hp.get("model", "")).rsplit("/", 1)[-1].removesuffix(".json"),
+                    multiplier=_number_field(name, hp, "chinchilla_multiplier"), params=params,
+                    params_non_embedding=_number_field(name, hp, "params_no_embed"), tokens=tokens,
+                    tokens_per_param=tokens / params, flops=float(training_flops(params, tokens)))
+        for result in raw.get("results", []):
+            rows.append({**base, "val_set": _val_set_of(name, result.get("val_data", [])),
+                         "loss": _number_field(name, result, "loss"),
+                         "loss_lo": _number_field(name, result, "loss_tokens_lower_95"),
+                         "loss_hi": _number_field(name, result, "loss_tokens_upper_95"),
+                         "val_tokens": _number_field(name, result, "tokens")})
+    df = pd.DataFrame(rows)
+    dup = df.duplicated(["model", "val_set"])
+    if dup.any():
+        r = df[dup].iloc[0]
+        raise ValueError(f"model {r['model']!r}: validation set {r['val_set']!r} appears twice")
+    return df.sort_values(["corpus", "params", "tokens", "val_set"], kind="stable").reset_index(drop=True)
+
+
+def load_gadre_evals() -> pd.DataFrame:
+    """Downstream accuracies of the 104 released models (LLM Foundry's in-context-learning suite,
+    upstream "heavy" evaluation), one row per (model, task).
+
+    Columns: ``model``, ``corpus``, ``task`` (upstream task name) and ``accuracy`` (a fraction in
+    [0, 1]; 0 for tasks a small model never gets right). Join with :func:`load_gadre_models` on
+    ``model`` for N and D, and with :func:`load_gadre_eval_metadata` on ``task`` for the random-guess
+    baseline.
+    """
+    rows = []
+    for name in gadre_model_names():
+        raw = json.loads(Path(fetch(f"gadre2024/evals/evaluation_{name}_heavy.json")).read_text(encoding="utf-8"))
+        icl = raw.get("eval_metrics", {}).get("icl")
+        if not isinstance(icl, dict) or not icl:
+            raise ValueError(f"evals/evaluation_{name}_heavy.json: no eval_metrics.icl table")
+        for task, acc in icl.items():
+            if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0 <= acc <= 1:
+                raise ValueError(f"model {name!r}: task {task!r} accuracy {acc!r} is not in [0, 1]")
+            rows.append(dict(model=name, corpus=_corpus_of(name), task=str(task), accuracy=float(acc)))
+    return pd.DataFrame(rows).sort_values(["model", "task"], kind="stable").reset_index(drop=True)
+
+
+def load_gadre_eval_metadata() -> pd.DataFrame:
+    """The evaluation suite's tasks: ``task``, ``category``, ``task_type``, ``shots``, ``n_items``,
+    ``random_baseline`` (accuracy of random guessing, a fraction) and ``description``."""
+    raw = pd.read_csv(fetch("gadre2024/eval_metadata.csv"))
+    need = ["Eval Task", "Task Category", "Task Type", "#shots", "#datapoints", "Random baseline", "Description"]
+    missing = [c for c in need if c not in raw.columns]
+    if missing:
+        raise ValueError(f"eval_metadata.csv: missing column {missing[0]!r}")
+    df = pd.DataFrame({"task": raw["Eval Task"].astype(str), "category": raw["Task Category"],
+                       "task_type": raw["Task Type"], "shots": pd.to_numeric(raw["#shots"], errors="raise"),
+                       "n_items": pd.to_numeric(raw["#datapoints"], errors="raise"),
+                       "random_baseline": pd.to_numeric(raw["Random baseline"], errors="raise") / 100.0,
+                       "description": raw["Description"]})
+    return df
