@@ -145,3 +145,22 @@ def test_fit_arguments_keep_the_contract(tmp_path, capsys, bootstrap, seed, appr
     path.write_text("\n".join(rows) + "\n")
     check_contract(capsys, ["fit", path, f"--approach={approach}", f"--bootstrap={bootstrap}",
                             f"--seed={seed}"])
+
+
+@SETTINGS
+@given(dollars=arg_text, price=arg_text, peak=arg_text, mfu=arg_text,
+       spot=st.one_of(st.none(), arg_text), rate=st.one_of(st.none(), arg_text))
+def test_plan_in_dollars_keeps_the_contract(capsys, dollars, price, peak, mfu, spot, rate):
+    argv = ["plan", f"--dollars={dollars}", f"--price-per-gpu-hour={price}", f"--peak-flops={peak}",
+            f"--mfu={mfu}", "--json"]
+    argv += [] if spot is None else [f"--spot-discount={spot}"]
+    argv += [] if rate is None else [f"--preemptions-per-hour={rate}"]
+    check_contract(capsys, argv, True)
+
+
+@SETTINGS
+@given(loss=arg_text, demand=arg_text,
+       law=st.sampled_from(["hoffmann2022", "besiroglu2024", "kaplan2020", "chinchilla"]))
+def test_plan_for_a_loss_keeps_the_contract(capsys, loss, demand, law):
+    check_contract(capsys, ["plan", f"--loss={loss}", f"--inference-tokens={demand}", f"--law={law}",
+                            "--json"], True)

@@ -37,3 +37,24 @@ def test_prices():
     assert ec.cloud_price_per_hour(prices, "NVIDIA A100 SXM4 80 GB") == pytest.approx(2.93)
     with pytest.raises(ValueError, match="no on-demand price"):
         ec.cloud_price_per_hour(prices, "not a chip")
+
+
+def test_notable_models_mfu_and_gpt3():
+    from smallest_loss.datasets import epoch_costs
+    m = epoch_costs.load_notable_models()
+    mfu = m.mfu.dropna()
+    assert len(mfu) == 62 and mfu.between(0, 1, inclusive="right").all()
+    assert m.set_index("model").loc["GPT3-2.7B (FlashAttention-2)", "mfu"] == 0.72   # 72 in percent upstream
+    gpt3 = m.set_index("model").loc["GPT-3 175B (davinci)"]
+    assert gpt3.chip_hours == 3552000 and gpt3.hardware_quantity == 10000
+    assert gpt3.flops == pytest.approx(3.14e23)
+
+
+def test_cloud_price_summary():
+    from smallest_loss.datasets import epoch_costs
+    prices = epoch_costs.load_hardware_prices()
+    s = epoch_costs.cloud_price_summary(prices, ["NVIDIA H100 SXM5 80GB"])
+    assert set(s.chip) == {"NVIDIA H100 SXM5 80GB"} and (s.n >= 1).all()
+    assert (s.on_demand.dropna() > 0).all()
+    with pytest.raises(ValueError, match="no cloud price for chip 'nope'"):
+        epoch_costs.cloud_price_summary(prices, ["nope"])

@@ -1,7 +1,7 @@
 """smallest-loss: fit scaling laws to your own training runs, and plan a run for a budget.
 
     smallest-loss fit RUNS.csv --approach {1,2,3} [--bootstrap B] [--seed S] [--json]
-    smallest-loss plan --flops C [--law NAME|FIT.json] [--json]
+    smallest-loss plan (--flops C | --dollars USD ... | --loss L) [--law NAME|FIT.json] [--json]
 
 Every input ends either in a result (exit status 0, the result on standard output) or in exit
 status 2 with one line on standard error naming the problem (file, column, row and line, value)
@@ -69,15 +69,10 @@ identified" and the ranges are printed instead of a single law (--json: identifi
 identification, near_optimal_rtol, near_optimal_ranges; null marks an unbounded end).
 
 With --bootstrap B: standard errors and 95% percentile intervals from B resamples of the runs
-(--json: se, ci95, and bootstrap with n, n_failed and interval_determined). Refits that diverge
+(--json: se, ci95, and bootstrap with n, n_failed, interval_determined and draws: for approach 3
+the E, A, B, alpha, beta of each refit that did not fail, which plan carries through). Refits that diverge
 are counted as failed, left out of the standard errors and placed at the edges of the domain in
 the intervals; an interval end that they decide is reported as not determined (null)."""
-
-_PLAN_EPILOG = """\
-Laws: hoffmann2022 (unrounded constants), hoffmann2022-printed, besiroglu2024, kaplan2020
-(Kaplan's own frontier, in non-embedding parameters), or a JSON file written by
-'smallest-loss fit --json'. A fit that is not identified is refused."""
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit status 2
@@ -121,13 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "approaches 2 and 3)")
     fit.add_argument("--seed", type=seed, default=0, help="seed of the bootstrap (default 0)")
     fit.add_argument("--json", action="store_true", help="print one JSON object")
-    pl = sub.add_parser("plan", help="compute-optimal parameters and tokens for a budget",
-                        description="Compute-optimal parameters and tokens for a training budget.",
-                        epilog=_PLAN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    pl.add_argument("--flops", type=_positive_float, required=True, metavar="C", help="training budget [FLOP]")
-    pl.add_argument("--law", default="hoffmann2022",
-                    help=f"one of {', '.join(LAW_NAMES)} (default: hoffmann2022), or a JSON file written by 'fit --json'")
-    pl.add_argument("--json", action="store_true", help="print one JSON object")
+    from .plan import add_parser as add_plan_parser, run as run_plan
+    add_plan_parser(sub).set_defaults(_run=run_plan)
     for name in EXTRA_COMMANDS:
         module = importlib.import_module(f".{name}", __name__)
         module.add_parser(sub).set_defaults(_run=module.run)

@@ -78,7 +78,8 @@ def fit_runs(runs: pd.DataFrame, approach: int, n_bootstrap: int | None, seed: i
     Approach 3 adds ``identified`` (bool), ``identification`` (one line saying why),
     ``near_optimal_rtol`` and ``near_optimal_ranges`` (``[low, high]`` per constant, ``null`` for an
     unbounded end). With a bootstrap: ``se``, ``ci95`` and ``bootstrap`` (``n``, ``n_failed``,
-    ``interval_determined``); a standard error or interval end that is not determined is ``null``.
+    ``interval_determined``; for approach 3 also ``draws``, the constants ``E, A, B, alpha, beta``
+    of each refit that did not fail, which ``plan`` carries through); a standard error or interval end that is not determined is ``null``.
     """
     result: dict[str, Any] = {"approach": approach, "n_points": int(len(runs))}
     _check_bootstrap(n_bootstrap, len(runs))
@@ -102,8 +103,12 @@ def fit_runs(runs: pd.DataFrame, approach: int, n_bootstrap: int | None, seed: i
             result["se"] = {k: _plain(v) for k, v in boot.se().items()} if n_bootstrap > 1 else {
                 k: None for k in _CONSTANTS}
             result["ci95"] = _interval(boot.ci(0.95))
+            ok = ~boot.failed if boot.failed is not None else np.ones(boot.n_bootstrap, dtype=bool)
             result["bootstrap"] = {"n": int(n_bootstrap), "n_failed": boot.n_failed,
-                                   "interval_determined": bool(boot.interval_determined(0.95))}
+                                   "interval_determined": bool(boot.interval_determined(0.95)),
+                                   # the refits that did not fail, for 'plan' to carry through
+                                   "draws": {k: [float(v) for v in getattr(boot, k)[ok]]
+                                             for k in ("E", "A", "B", "alpha", "beta")}}
         order = ["E", "A", "B", "alpha", "beta", "a", "b", "objective", "n_points", "approach",
                  "identified", "identification", "near_optimal_rtol", "near_optimal_ranges"]
     elif approach == 2:

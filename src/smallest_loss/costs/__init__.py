@@ -1,7 +1,9 @@
-"""Costs: from GPU-hours and dollars to training FLOPs and back."""
+"""Costs: from GPU-hours and dollars to training FLOPs and back (compute), spot instances and
+checkpointing (spot), hardware price-performance over time (hardware), energy and emissions
+(energy)."""
 
-from . import compute
+from . import compute, energy, hardware, spot
 from .compute import *  # noqa: F403
 from .compute import __all__ as _compute_all
 
-__all__ = ["compute", *_compute_all]
+__all__ = ["compute", "energy", "hardware", "spot", *_compute_all]

@@ -16,8 +16,9 @@ import pandas as pd
 
 from .registry import REGISTRY, ExternalFile, fetch
 
-__all__ = ["EPOCH_CHIPS_KEY", "EPOCH_PRICES_KEY", "CHIP_COLUMNS", "load_chip_table",
-           "load_hardware_prices", "cloud_price_per_hour"]
+__all__ = ["EPOCH_CHIPS_KEY", "EPOCH_PRICES_KEY", "EPOCH_MODELS_KEY", "CHIP_COLUMNS", "MODEL_COLUMNS",
+           "load_chip_table", "load_hardware_prices", "cloud_price_per_hour", "load_notable_models",
+           "cloud_price_summary"]
 
 _BASE = ("https://raw.githubusercontent.com/epoch-research/training-cost-trends/"
          "263c40a159307e917213d1dc433c617e47d55bfe/data/")
@@ -27,6 +28,7 @@ _CITE = ("Epoch AI, training-cost-trends repository (Cottier et al. 2024, 'The r
 
 EPOCH_CHIPS_KEY = "epoch_costs/Chip dataset-Grid view.csv"
 EPOCH_PRICES_KEY = "epoch_costs/Hardware prices.csv"
+EPOCH_MODELS_KEY = "epoch_costs/All ML Systems - full view.csv"
 
 REGISTRY.update({
     EPOCH_CHIPS_KEY: ExternalFile(
@@ -37,6 +39,10 @@ REGISTRY.update({
         EPOCH_PRICES_KEY, _BASE + "Hardware%20prices.csv",
         "e397345924db0a6bf83bd39d27c1fc7e9ec298339261c6e5d35f535abc898d2f", _LICENCE,
         _CITE.format(what="hardware purchase and cloud prices")),
+    EPOCH_MODELS_KEY: ExternalFile(
+        EPOCH_MODELS_KEY, _BASE + "All%20ML%20Systems%20-%20full%20view.csv",
+        "74509130a942f476053447d26cd9a3805a03d48b8feffef714826c5e340c9ec2", _LICENCE,
+        _CITE.format(what="notable ML models (training compute, hardware, time, MFU, power draw)")),
 })
 
 CHIP_COLUMNS = {
@@ -116,3 +122,72 @@ def cloud_price_per_hour(prices: pd.DataFrame, chip: str) -> float:
     if sel.empty:
         raise ValueError(f"no on-demand price for chip {chip!r}")
     return float(sel.median())
+
+
+MODEL_COLUMNS = {
+    "Model": "model",
+    "Organization": "organization",
+    "Publication date": "date",
+    "Parameters": "params",
+    "Training compute (FLOP)": "flops",
+    "Training hardware": "hardware",
+    "Hardware quantity": "hardware_quantity",
+    "Training time (hours)": "training_hours",
+    "Training chip-hours": "chip_hours",
+    "Hardware utilization (MFU)": "mfu",
+    "Training power draw (W)": "power_w",
+    "Training compute cost (2023 USD)": "cost_usd_2023",
+    "Numerical format": "numerical_format",
+}
+"""Upstream column -> tidy column of :func:`load_notable_models`."""
+
+
+def load_notable_models() -> pd.DataFrame:
+    """Epoch AI's notable ML models (``All ML Systems - full view.csv``), one row per model.
+
+    Columns: ``model``, ``organization``, ``date`` (publication, timestamp), ``params``
+    [parameters], ``flops`` [training FLOP], ``hardware`` (accelerator name as in the chip table;
+    several names are comma-separated), ``hardware_quantity`` [chips], ``training_hours`` [wall
+    hours], ``chip_hours`` [chip-hours], ``mfu`` (model FLOPs utilization, a fraction),
+    ``power_w`` [W: Epoch's estimate of the cluster's power draw], ``cost_usd_2023`` [2023 USD],
+    ``numerical_format`` (e.g. ``BF16``). Missing entries are NaN.
+
+    One upstream MFU is written as a percentage (72 for the FlashAttention-2 GPT-3 2.7B row, whose
+    note quotes 72%): values in (1, 100] are divided by 100. Any other value outside (0, 1], and any
+    negative or infinite number, raises ``ValueError`` naming the model and column.
+    """
+    raw = pd.read_csv(Path(fetch(EPOCH_MODELS_KEY)), usecols=list(MODEL_COLUMNS))
+    df = raw.rename(columns=MODEL_COLUMNS)
+    df = df[df["model"].notna()].copy()
+    df["model"] = df["model"].astype(str).str.strip()
+    df["date"] = pd.to_datetime(df["date"], errors="coerce")
+    df["cost_usd_2023"] = _money(df["cost_usd_2023"]).astype(float)
+    for col in ("params", "flops", "hardware_quantity", "training_hours", "chip_hours", "mfu", "power_w"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+        bad = df[col].notna() & (~np.isfinite(df[col]) | (df[col] < 0))
+        if bad.any():
+            row = df[bad].iloc[0]
+            raise ValueError(f"notable models: {row['model']!r} has {col} = {row[col]!r}")
+    percent = (df["mfu"] > 1) & (df["mfu"] <= 100)
+    df.loc[percent, "mfu"] = df.loc[percent, "mfu"] / 100.0
+    bad = df["mfu"].notna() & ((df["mfu"] <= 0) | (df["mfu"] > 1))
+    if bad.any():
+        row = df[bad].iloc[0]
+        raise ValueError(f"notable models: {row['model']!r} has mfu = {row['mfu']!r}")
+    return df[list(MODEL_COLUMNS.values())].reset_index(drop=True)
+
+
+def cloud_price_summary(prices: pd.DataFrame, chips: list[str] | None = None) -> pd.DataFrame:
+    """Median cloud price [USD per chip-hour] per chip and vendor: on-demand, 1- and 3-year
+    committed, with the number of observations (``n``). ``prices`` from
+    :func:`load_hardware_prices`; ``chips`` restricts the rows (``ValueError`` naming a chip
+    without any cloud price)."""
+    df = prices[prices[["on_demand", "one_year", "three_year"]].notna().any(axis=1)]
+    if chips is not None:
+        missing = [c for c in chips if c not in set(df["chip"])]
+        if missing:
+            raise ValueError(f"no cloud price for chip {missing[0]!r}")
+        df = df[df["chip"].isin(chips)]
+    out = (df.groupby(["chip", "vendor"])[["on_demand", "one_year", "three_year"]]
+           .median().join(df.groupby(["chip", "vendor"]).size().rename("n")))
+    return out.reset_index()
