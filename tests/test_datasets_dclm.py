@@ -1,0 +1,22 @@
+"""DCLM's model database: registry entry and tidy loader."""
+
+import pytest
+
+from smallest_loss.datasets import registry
+from smallest_loss.datasets.dclm import DCLM_1B_PARAMS, DCLM_1B_TOKENS, DCLM_KEY, load_dclm_models
+
+
+def test_registry_entry():
+    f = registry.REGISTRY[DCLM_KEY]
+    assert f.sha256 == "41ad7e91349a3d2b0caa0da3dd903d2d9f728bcabec17752fa1a10ae7e7c3e81"
+    assert f.license == "MIT" and "361714bdd60bb9b7f4b2d8354cebbf0dec0c329e" in f.url
+
+
+def test_loader():
+    d = load_dclm_models()
+    assert len(d) == 416
+    same = d[(d.params == DCLM_1B_PARAMS) & (d.tokens == DCLM_1B_TOKENS)]
+    assert len(same) == 296 and same.core.notna().sum() == 209
+    assert same.tokens_per_param.to_numpy() == pytest.approx(20.0)
+    assert d.flops.iloc[0] == pytest.approx(6 * d.params.iloc[0] * d.tokens.iloc[0])
+    assert d.core.max() < 1 and set(["dataset", "eval_loss", "tokenizer"]) <= set(d.columns)
