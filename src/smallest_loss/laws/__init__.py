@@ -13,8 +13,8 @@ argument: the book prints no fitted value it could not verify).
 abstract; Brown et al. 2020, Table 2.1) and the parameter multiplier they imply.
 """
 
-from . import chinchilla, data_constrained, hparams, inference, kaplan, moe, precision, retrieval
+from . import chinchilla, data_constrained, downstream, hparams, inference, kaplan, moe, precision, retrieval
 from .chinchilla import *  # noqa: F403
 from .chinchilla import __all__ as _chinchilla_all
 
-__all__ = ["chinchilla", "data_constrained", "kaplan", "hparams", "inference", "moe", "precision", "retrieval", *_chinchilla_all]
+__all__ = ["chinchilla", "data_constrained", "downstream", "kaplan", "hparams", "inference", "moe", "precision", "retrieval", *_chinchilla_all]
