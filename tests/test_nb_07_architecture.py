@@ -10,7 +10,7 @@ pytestmark = pytest.mark.notebook
 
 @pytest.fixture(scope="module")
 def glued():
-    _, values = run_notebook(NOTEBOOK, {"n_budget_grid": 11})
+    _, values = run_notebook(NOTEBOOK, {"n_budget_grid": 11, "grow_budget": 2e10, "grow_seeds": 2})
     return values
 
 
@@ -83,3 +83,28 @@ def test_retrieval_and_exercises(glued):
     assert glued["ex_active_pct"] == pytest.approx(12.14, abs=0.01)
     assert (glued["ex_active_experts"], glued["ex_all_experts"]) == (8, 66)
     assert (glued["ex_budget_d"], glued["ex_budget_l"]) == (1024, 24)
+
+
+def test_growth_demonstration(glued):
+    """Width doubling mid-run (study.grow) at equal compute; the small parameters train 1/5 of the
+    chapter's budget, so only what holds at any budget is asserted here."""
+    from smallest_loss.study import MarkovSource
+    from smallest_loss.study.model import model_shape, param_counts
+
+    assert glued["grow_flops"] == 2e10 and glued["grow_n_seeds"] == 2
+    assert glued["grow_params_small"] == param_counts(model_shape(2, 24, 3, 32, 64))[0] == 16_248
+    assert glued["grow_params_large"] == param_counts(model_shape(2, 48, 6, 32, 64))[0] == 60_144
+    assert glued["grow_bayes_loss"] == pytest.approx(MarkovSource().bayes_loss(64), rel=1e-12)
+    assert glued["grow_flops_max_dev_pct"] < 2
+    assert glued["grow_max_jump"] < 1e-4                     # the growth preserves the loss
+    # equal compute: steps = C / (6 N T) for each static model, T = 2,048 tokens per step
+    assert glued["grow_steps_small"] == round(2e10 / (6 * 16_248 * 2048))
+    assert glued["grow_steps_large"] == round(2e10 / (6 * 60_144 * 2048))
+    assert glued["grow_at"] == round(0.5 * 2e10 / (6 * 16_248 * 2048))
+    bayes = glued["grow_bayes_loss"]
+    for k in ("grow_loss_static_small", "grow_loss_static_large", "grow_loss_grown"):
+        assert bayes < glued[k] < 3.47                       # learnt something, above the Bayes loss
+    assert glued["grow_gap_small"] == pytest.approx(
+        abs(glued["grow_loss_static_small"] - glued["grow_loss_grown"]))
+    assert glued["grow_vs_small_word"] in ("above", "below") and glued["grow_seed_spread"] >= 0
+    assert glued["ex_grow_tpp_1e12"] == pytest.approx(10 * glued["ex_grow_tpp_1e11"], rel=0.02)

@@ -11,7 +11,8 @@ pytestmark = pytest.mark.notebook
 
 @pytest.fixture(scope="module")
 def glued():
-    _, values = run_notebook(NOTEBOOK, {"n_state": 2**16})
+    _, values = run_notebook(NOTEBOOK, {"n_state": 2**16, "quant_steps": 60, "quant_seeds": 1,
+                                        "quant_n_boot": 20})
     return values
 
 
@@ -86,3 +87,20 @@ def test_precision_law(glued):
     assert math.expm1(x) == pytest.approx(3 * x) and x == pytest.approx(1.904, abs=1e-3)
     assert glued["dstar_bit_factor"] == pytest.approx(math.exp(1 / (0.28491 + 0.5)))
     assert glued["dstar_4bit_per_param"] == pytest.approx(glued["dstar_4bit"] / 1e9)
+
+
+def test_fake_quantization_sweep(glued):
+    """Weights fake-quantized to k bits (study.quant), gamma of Kumar et al.'s N_eff fitted to the
+    runs; with the test's short runs only the structure and loose bounds are asserted."""
+    import math
+
+    assert glued["quant_n_sizes"] == 3 and glued["quant_n_seeds"] == 1 and glued["quant_n_cells"] == 18
+    assert glued["quant_bits_list"] == "3, 4, 5, 6, 8, 16"
+    assert glued["quant_params_lo"] == 3120 and glued["quant_params_hi"] == 24_736
+    assert glued["quant_tokens"] == 60 * 32 * 64
+    g = glued["quant_gamma"]
+    assert 0.3 < g < 5 and glued["quant_gamma_lo"] <= glued["quant_gamma_hi"]
+    assert glued["quant_neff_4bit_pct"] == pytest.approx(-100 * math.expm1(-4 / g))
+    assert glued["quant_neff_3bit_pct"] == pytest.approx(-100 * math.expm1(-3 / g))
+    assert glued["quant_penalty_3bit_pct"] > glued["quant_penalty_4bit_pct"] > 0
+    assert glued["ex_neff_more_3"] == pytest.approx(-math.expm1(-16 / g) / -math.expm1(-3 / g))
