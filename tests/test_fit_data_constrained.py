@@ -51,3 +51,12 @@ def test_bad_input():
     boot = fdc.bootstrap_data_constrained(n, d, u, lo, n_bootstrap=2)
     with pytest.raises(ValueError, match="name"):
         boot.ci("alpha")
+
+
+def test_unbounded_constant_sits_at_the_search_edge():
+    # With (practically) no cost of repetition in the data, nothing bounds R_D* from above:
+    # the fit must report the upper end of the search range, not an interior number.
+    n, d, u, loss = _runs(r_d=1e8)
+    fit = fdc.fit_data_constrained(n, d, u, loss)
+    assert fdc.R_STAR_BOUNDS == (0.01, 1e4)
+    assert fit.R_D_star == pytest.approx(fdc.R_STAR_BOUNDS[1], rel=1e-6)

@@ -7,6 +7,7 @@ import pytest
 from nbrun import run_notebook
 from smallest_loss.datasets.dclm import DCLM_1B_PARAMS, DCLM_1B_TOKENS, load_dclm_models
 from smallest_loss.datasets.registry import load_datablations
+from smallest_loss.fit.data_constrained import R_STAR_BOUNDS
 
 NOTEBOOK = "notebooks/09_data.md"
 pytestmark = pytest.mark.notebook
@@ -19,8 +20,11 @@ def glued():
 
 
 def test_published_constants_and_plan(glued):
+    # Muennighoff et al. 2023, appendix "Derivation of Data-Constrained Scaling Laws", and
     # huggingface/datablations README, "Parametric Fit"
     assert glued["paper_R_D_star"] == pytest.approx(15.387756)
+    assert glued["max_effective_multiple"] == pytest.approx(16.387756)
+    assert glued["one_minus_inv_e"] == pytest.approx(1 - np.exp(-1))
     assert glued["paper_R_N_star"] == pytest.approx(5.309743)
     assert glued["plan_tokens"] == pytest.approx(227e9, rel=0.005)
     assert glued["plan_epochs"] == pytest.approx(9.1, abs=0.05)
@@ -37,9 +41,18 @@ def test_repetition_penalty_from_the_runs(glued):
 
 
 def test_refit(glued):
+    # R_D* is bounded only from below: the lower end is a real number below the published
+    # 15.4, the upper end of the bootstrap interval is the edge of the search range.
+    edge = R_STAR_BOUNDS[1]
     assert 5 < glued["R_D_star"] < 30
-    assert glued["R_D_star_lo"] <= glued["R_D_star"] <= glued["R_D_star_hi"]
+    assert 2 < glued["R_D_star_lo"] < min(glued["R_D_star"], 15.387756)
+    assert glued["R_D_star_hi"] == pytest.approx(edge, rel=1e-6)
+    assert glued["R_D_star_7"] == pytest.approx(edge, rel=1e-6)
     assert glued["R_D_star_all"] < 5
+    assert glued["R_N_star_lo"] <= glued["R_N_star_refit"] <= glued["R_N_star_hi"] < edge / 10
+    assert glued["n_c4_runs"] == 24
+    for name in ("n_c4_runs", "n_overfit_runs", "n_44_runs", "dclm_n_chance"):
+        assert glued[name + "_text"] == str(glued[name])   # counts typeset as integers
 
 
 def test_dclm(glued):
@@ -49,6 +62,13 @@ def test_dclm(glued):
     assert glued["dclm_core_max"] == pytest.approx(s.core.max())
     assert glued["dclm_core_min"] == pytest.approx(s.core[s.core >= 0.05].min())
     assert glued["dclm_compute_multiplier"] > 1
+    both = s[(s.tokenizer == "EleutherAI/gpt-neox-20b") & s.openlm_val_loss.notna()
+             & (s.core >= 0.05)]
+    assert glued["dclm_n_loss_models"] == len(both)
+    rho = both[["core", "openlm_val_loss"]].rank().corr().iloc[0, 1]
+    assert glued["dclm_loss_core_rank_corr"] == pytest.approx(rho, abs=1e-12)
+    low = both.nsmallest(10, "openlm_val_loss")
+    assert glued["dclm_lowloss_worst_pct"] == pytest.approx((both.core < low.core.min()).mean())
 
 
 def test_ood_offset_and_pruning(glued):

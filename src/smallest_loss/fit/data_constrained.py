@@ -21,10 +21,14 @@ from ..laws.chinchilla import ChinchillaLaw
 from ..laws.data_constrained import MUENNIGHOFF2023, DataConstrainedLaw, data_constrained_loss
 from ..validation import positive_array, positive_int, same_length
 
-__all__ = ["DataConstrainedFit", "fit_data_constrained", "DataConstrainedBootstrap",
-           "bootstrap_data_constrained"]
+__all__ = ["R_STAR_BOUNDS", "DataConstrainedFit", "fit_data_constrained",
+           "DataConstrainedBootstrap", "bootstrap_data_constrained"]
 
-_LOG_R_BOUNDS = (np.log(0.01), np.log(1e4))
+R_STAR_BOUNDS = (0.01, 1e4)
+"""Search range of R_D* and R_N* (dimensionless). A fitted value or a bootstrap percentile at the
+upper end means the data give no upper bound: report it as one-sided (">= lower end")."""
+
+_LOG_R_BOUNDS = (float(np.log(R_STAR_BOUNDS[0])), float(np.log(R_STAR_BOUNDS[1])))
 _STARTS_R_D = (1.0, 5.0, 15.0, 60.0)
 _STARTS_R_N = (1.0, 5.0, 30.0)
 
@@ -89,7 +93,8 @@ def fit_data_constrained(params: ArrayLike, tokens: ArrayLike, unique_tokens: Ar
 
     params N [parameters], tokens D seen [tokens], unique_tokens U_D [tokens], loss [nats/token]:
     one entry per run. ``base`` fixes A, B, alpha, beta (default: Muennighoff et al.'s C4 fit).
-    R_D* and R_N* are searched in [0.01, 10^4]; a value on that edge means the data do not bound it.
+    R_D* and R_N* are searched in :data:`R_STAR_BOUNDS`; a value on that edge means the data do not
+    bound it.
     """
     n, d, u, lo = _arrays(params, tokens, unique_tokens, loss)
     x, cost = _solve(n, d, u, lo, base)

@@ -1,7 +1,8 @@
 """The data-constrained scaling law of Muennighoff et al. (2023) and its compute-optimal allocation.
 
 Muennighoff et al. 2023 ("Scaling Data-Constrained Language Models", arXiv:2305.16264; the
-formula and fitted constants as published in the authors' repository huggingface/datablations,
+derivation and fitted constants in the paper's appendix "Derivation of Data-Constrained Scaling
+Laws", the constants to full precision also in the authors' repository huggingface/datablations,
 README section "Parametric Fit") replace the tokens ``D`` and parameters ``N`` of Hoffmann et al.'s
 law ``L = E + A N^-alpha + B D^-beta`` by *effective* counts:
 
@@ -10,7 +11,8 @@ law ``L = E + A N^-alpha + B D^-beta`` by *effective* counts:
 
 ``U_D`` is the number of unique tokens, ``R_D`` the number of *repetitions* (epochs beyond the
 first), and ``R_D*`` the decay constant: a repeated token is worth ``exp(-k / R_D*)`` of a new one
-after ``k`` repetitions, so ``D'`` can never exceed ``U_D (1 + R_D*)``. For parameters, ``U_N`` is
+after ``k`` repetitions, so ``D'`` can never exceed ``U_D (1 + R_D*)``; at ``R_D = R_D*`` the
+repeated tokens are worth on average ``1 - 1/e`` of fresh ones. For parameters, ``U_N`` is
 the compute-optimal model size for ``U_D`` tokens under the base law (``min(N, N_opt(U_D))``) and
 parameters beyond it decay the same way with ``R_N*``.
 """
@@ -40,11 +42,12 @@ __all__ = [
 ]
 
 MUENNIGHOFF_R_D_STAR = 15.387756
-"""``R_D*`` of Muennighoff et al. 2023 (huggingface/datablations README, "Parametric Fit"; 15.4 in
-the paper's text): repetitions of the data after which a repeated token is worth 1/e of a new one."""
+"""``R_D*`` of Muennighoff et al. 2023 (paper appendix "Derivation of Data-Constrained Scaling
+Laws", fitted on 182 runs; also the datablations README; rounded to 15.4 in the paper's final
+formula): repetitions after which the next repeated token is worth 1/e of a new one."""
 
 MUENNIGHOFF_R_N_STAR = 5.309743
-"""``R_N*`` of Muennighoff et al. 2023 (same source; 5.3 in the paper's text): the decay constant of
+"""``R_N*`` of Muennighoff et al. 2023 (same sources; rounded to 5.3 in the final formula): the decay constant of
 excess parameters, in multiples of the compute-optimal size for the unique data."""
 
 
