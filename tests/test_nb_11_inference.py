@@ -33,9 +33,22 @@ def test_sardana_cases(glued):
 
 def test_overtraining_check(glued):
     assert glued["overtrain_n_models"] == 104
+    # the naive fit (Chinchilla form, every run at <= 20 tokens/param) fails, always optimistic
     assert 0.3 < glued["overtrain_max_abs_error_lo"] <= glued["overtrain_max_abs_error"] \
         <= glued["overtrain_max_abs_error_hi"] < 1.5
     assert glued["overtrain_below_fraction"] == 1.0
+    assert glued["overtrain_naive_E_lo"] < glued["overtrain_naive_E_hi"]
+    # two C4-trained runs at 5 tokens/param end before their warmup does (376 < 400, 1,963 < 2,000
+    # steps: tokens / (global batch x 2,048) from the released hyperparameters)
+    assert glued["n_warmup_longer_than_run"] == 2
+    assert glued["warmup_share_max_5tpp"] == pytest.approx(400 / (394570240 / (512 * 2048)))
+    # without them the error shrinks; Gadre et al.'s recipe predicts within a few percent
+    assert glued["overtrain_repaired_max_abs_error"] < glued["overtrain_max_abs_error_lo"] / 2
+    assert glued["gadre_max_rel_error"] < 0.05
+    # their scaling_explorer.ipynb: 0.7103% (1.4B, M=640) and 0.7320% (6.9B, M=20), RedPajama
+    assert 100 * glued["gadre_rel_error_1b_rpj"] == pytest.approx(0.7103, abs=0.005)
+    assert 100 * glued["gadre_rel_error_7b_rpj"] == pytest.approx(0.7320, abs=0.005)
+    assert 0.15 < glued["gadre_eta_c4"] < 0.35
 
 
 def test_latency(glued):
@@ -59,7 +72,10 @@ def test_downstream(glued):
     assert 0.3 < glued["downstream_gamma"] < 3
     assert abs(glued["downstream_epsilon"] - glued["downstream_random_error"]) < 0.1
     assert glued["downstream_rmse"] < 0.03
-    assert 0 < glued["downstream_floor"] < glued["downstream_best_observed"]
+    assert 0 < glued["downstream_floor"] <= glued["downstream_floor_hi"] \
+        < glued["downstream_best_observed"]
+    assert glued["gadre_law_n_runs"] == 30 and glued["gadre_law_identified"] == 0
+    assert glued["gadre_law_E_lo"] <= glued["gadre_law_E"] <= glued["gadre_law_E_hi"]
 
 
 def test_profit(glued):
@@ -73,6 +89,11 @@ def test_profit(glued):
     assert glued["profit_tpp_high_queries"] > glued["profit_tpp_low_queries"]
     assert glued["profit_params_tight_latency"] < glued["profit_params_loose_latency"]
     assert glued["ex_dear_params"] < glued["profit_opt_params"]
+    # the loss law's fitted range, and the flagged extrapolation at high volume
+    assert glued["profit_fitted_tpp_max"] == pytest.approx(640)
+    assert glued["profit_fitted_params_max"] == pytest.approx(6889410560)
+    assert glued["profit_tpp_high_queries"] > glued["profit_fitted_tpp_max"]
+    assert 1 <= glued["profit_n_outside"] <= glued["profit_n_settings"]
 
 
 def test_exercises(glued):
