@@ -3,7 +3,7 @@ training, and a fit of Kumar et al.'s effective-parameter form to the runs (chap
 
 **Fake quantization.** Each weight matrix of the transformer blocks (attention ``qkv`` and
 ``proj``, MLP ``fc`` and ``out``) is rounded in the forward pass to a symmetric ``k``-bit integer
-grid with one scale per output channel (row), its absolute maximum:
+grid with one scale per output channel (row), its absolute maximum::
 
     s_r = max_j |W_rj| / (2^(k-1) - 1),    Q(W)_rj = s_r clamp(round(W_rj / s_r), -(2^(k-1) - 1), 2^(k-1) - 1)
 
