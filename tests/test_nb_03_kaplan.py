@@ -101,3 +101,12 @@ def test_prose_numbers_typeset_and_exercise_answers(glued):
     # Eq. 6.8 orders of magnitude: C* ~ 1e4 PF-days, N* ~ 1e12, L* ~ 1.7.
     assert 1e4 < glued["ex_c_star"] < 3e4 and 1e12 < glued["ex_n_star"] < 3e12
     assert glued["ex_l_star"] == pytest.approx(1.63, abs=0.01)
+
+
+def test_lever_nd_split(glued):
+    import smallest_loss as sl
+    from smallest_loss import levers
+
+    assert glued["nd_split_1e21"] == pytest.approx(levers.nd_split(sl.HOFFMANN2022, 1e21).multiplier,
+                                                   rel=1e-9)
+    assert glued["lever_nd_split"] == pytest.approx(levers.nd_split().multiplier, rel=1e-9)

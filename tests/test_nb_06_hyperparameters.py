@@ -117,3 +117,11 @@ def test_schedules(glued):
 def test_exercises(glued):
     assert glued["ex_fixed_factor"] == pytest.approx(4 ** -0.342, abs=0.005)
     assert 1 < glued["ex_cbs_data_ratio"] < 2
+
+
+def test_levers_match_chapter_14(glued):
+    from smallest_loss import levers
+
+    assert (glued["lever_hparam_transfer"], glued["lever_lr_factor2"], glued["lever_schedule_no_decay"]) \
+        == pytest.approx((levers.hparam_transfer().multiplier, levers.lr_factor2().multiplier,
+                          levers.schedule_no_decay().multiplier), rel=1e-9)

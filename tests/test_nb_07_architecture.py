@@ -108,3 +108,12 @@ def test_growth_demonstration(glued):
         abs(glued["grow_loss_static_small"] - glued["grow_loss_grown"]))
     assert glued["grow_vs_small_word"] in ("above", "below") and glued["grow_seed_spread"] >= 0
     assert glued["ex_grow_tpp_1e12"] == pytest.approx(10 * glued["ex_grow_tpp_1e11"], rel=0.02)
+
+
+def test_levers_match_chapter_14(glued):
+    from smallest_loss import levers
+
+    assert glued["lever_mixture_of_experts"] == pytest.approx(levers.mixture_of_experts().multiplier,
+                                                              rel=1e-9)
+    assert glued["lever_shape"] == pytest.approx(levers.shape().multiplier, rel=1e-9)
+    assert glued["aspect_window_flops"] == pytest.approx(levers.shape().measured_flops, rel=1e-9)

@@ -104,3 +104,12 @@ def test_fake_quantization_sweep(glued):
     assert glued["quant_neff_3bit_pct"] == pytest.approx(-100 * math.expm1(-3 / g))
     assert glued["quant_penalty_3bit_pct"] > glued["quant_penalty_4bit_pct"] > 0
     assert glued["ex_neff_more_3"] == pytest.approx(-math.expm1(-16 / g) / -math.expm1(-3 / g))
+
+
+def test_lever_matches_chapter_14(glued):
+    from smallest_loss import levers
+
+    lever = levers.precision_bf16()
+    assert glued["lever_precision_bf16"] == pytest.approx(lever.multiplier, rel=1e-9)
+    assert glued["h100_bf16_over_tf32"] == pytest.approx(lever.multiplier, rel=1e-9)
+    assert glued["h100_bf16_over_fp32"] == pytest.approx(lever.high, rel=1e-9)

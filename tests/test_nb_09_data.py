@@ -78,3 +78,13 @@ def test_ood_offset_and_pruning(glued):
     assert glued["sorscher_exponent_gain"] > 1.2
     assert glued["ex_worth_4"] == pytest.approx(
         (1 + 15.387756 * (1 - np.exp(-3 / 15.387756))) / 4)
+
+
+def test_levers_match_chapter_14(glued):
+    from smallest_loss import levers
+
+    rep = levers.data_repetition(4.0)
+    assert glued["lever_data_repetition"] == pytest.approx(rep.multiplier, rel=1e-9)
+    assert glued["lever_data_repetition_flops"] == pytest.approx(rep.measured_flops, rel=1e-9)
+    assert glued["lever_data_quality"] == pytest.approx(levers.data_quality().multiplier, rel=1e-9)
+    assert glued["lever_data_quality"] == pytest.approx(glued["dclm_compute_multiplier"], rel=1e-9)

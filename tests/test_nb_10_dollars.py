@@ -106,3 +106,11 @@ def test_exercises(glued):
     assert glued["ex_carbon_mwh"] == pytest.approx(700 * 5e5 * 1.1 / 1e6)
     assert glued["ex_carbon_t"] == pytest.approx(700 * 5e5 * 1.1 / 1e6 * 2290 / 5390)
     assert glued["ex_carbon_t_clean"] == pytest.approx(glued["ex_carbon_t"] / 10)
+
+
+def test_levers_match_chapter_14(glued):
+    from smallest_loss import levers
+
+    assert [glued[f"lever_{k}"] for k in ("spot", "utilization", "vendor", "commitment")] == pytest.approx(
+        [levers.spot().multiplier, levers.utilization().multiplier, levers.vendor().multiplier,
+         levers.commitment().multiplier], rel=1e-9)

@@ -100,3 +100,10 @@ def test_exercises(glued):
     assert glued["ex_demand_100"] > 0
     assert glued["ex_4090_n50"] == pytest.approx(0.02 * 1.008e12 / 0.5)
     assert glued["ex_4090_n20"] == pytest.approx(24e9 / 0.5)
+
+
+def test_lever_matches_chapter_14(glued):
+    from smallest_loss import levers
+
+    assert glued["lever_inference_aware"] == pytest.approx(levers.inference_aware(1e12).multiplier,
+                                                           rel=1e-9)
