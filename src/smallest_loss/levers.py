@@ -113,7 +113,7 @@ class Lever:
 def reference_law() -> ChinchillaLaw:
     """Chapter 4's Approach 3 fit (Huber loss on log-loss residuals, Besiroglu et al. 2024's
     procedure) on the digitized Chinchilla points not excluded by Besiroglu et al., as a
-    :class:`~smallest_loss.laws.ChinchillaLaw` named ``"approach3_ch4"`` [nats/token]."""
+    :class:`~smallest_loss.laws.chinchilla.ChinchillaLaw` named ``"approach3_ch4"`` [nats/token]."""
     from .datasets import load_chinchilla
     from .fit import approach3
 

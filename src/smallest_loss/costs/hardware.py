@@ -22,7 +22,7 @@ def _out(x: NDArray[np.float64]) -> NDArray[np.float64] | float:
 
 def usd_per_flop(price_per_gpu_hour: ArrayLike, peak_flops_per_s: ArrayLike, utilization: ArrayLike) -> NDArray[np.float64] | float:
     """Price of one model FLOP [USD/FLOP]: ``price / (3600 s/h x peak x MFU)``, the inverse of
-    :func:`smallest_loss.costs.flops_from_dollars` per dollar."""
+    :func:`smallest_loss.costs.compute.flops_from_dollars` per dollar."""
     p = positive_array("price_per_gpu_hour", price_per_gpu_hour)
     f = positive_array("peak_flops_per_s", peak_flops_per_s)
     u = _utilization(utilization)

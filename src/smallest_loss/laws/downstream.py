@@ -157,7 +157,7 @@ def average_error(evals: pd.DataFrame, tasks: tuple[str, ...] | list[str] = GADR
     """Average top-1 error per model: ``1 - mean accuracy`` over ``tasks`` (each task weighted
     equally, as Gadre et al. average).
 
-    evals: columns ``model``, ``task``, ``accuracy`` (as :func:`~smallest_loss.datasets.load_gadre_evals`).
+    evals: columns ``model``, ``task``, ``accuracy`` (as :func:`~smallest_loss.datasets.gadre2024.load_gadre_evals`).
     Returns a Series indexed by model [fraction]. ``ValueError`` naming a model that lacks a task.
     """
     for col in ("model", "task", "accuracy"):
@@ -187,7 +187,7 @@ fit (``fit_models`` in ``scaling/shared.py::fit_ds``)."""
 
 def gadre_loss_fit_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """The five runs of Gadre et al.'s default loss fit, from rows of one training corpus and one
-    validation set (as :func:`~smallest_loss.datasets.load_gadre_models` returns them, filtered).
+    validation set (as :func:`~smallest_loss.datasets.gadre2024.load_gadre_models` returns them, filtered).
 
     The configurations of :data:`GADRE_LOSS_FIT_CONFIGS` at ``multiplier`` 1 (20 tokens per
     parameter) and the smallest, ``d=96_l=8_h=4``, at ``multiplier`` 16 (320 tokens per parameter)

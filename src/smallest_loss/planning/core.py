@@ -3,7 +3,7 @@
 Three kinds of law answer the same two questions through :class:`PlanningLaw`:
 
 * a Chinchilla-form law ``L = E + A N^-alpha + B D^-beta`` (Hoffmann et al. 2022, Eq. 2): a named
-  constant set of :data:`smallest_loss.laws.LAWS`, a :class:`~smallest_loss.laws.ChinchillaLaw` or
+  constant set of :data:`smallest_loss.laws.chinchilla.LAWS`, a :class:`~smallest_loss.laws.chinchilla.ChinchillaLaw` or
   an Approach 3 fit written by ``smallest-loss fit --json``. With the bootstrap draws of such a
   fit (``fit --bootstrap B --json``) every answer carries 95% percentile intervals;
 * Kaplan et al.'s (2020) compute-efficient frontier, in non-embedding parameters;
@@ -419,7 +419,7 @@ def _law_from_mapping(data: Mapping[str, Any], source: str) -> PlanningLaw:
 def load_law(spec: str | Path | Mapping[str, Any] | ChinchillaLaw | PlanningLaw) -> PlanningLaw:
     """A :class:`PlanningLaw` from a name in :data:`LAW_NAMES`, the path of a JSON file written by
     ``smallest-loss fit --json`` (with ``--bootstrap``: its draws), the same content as a dict, a
-    :class:`~smallest_loss.laws.ChinchillaLaw`, or a PlanningLaw (returned as is).
+    :class:`~smallest_loss.laws.chinchilla.ChinchillaLaw`, or a PlanningLaw (returned as is).
 
     A fit whose ``identified`` is false is refused: it does not single out one law. ``ValueError``
     (one line, naming the file and key) for an unknown name or a malformed file.
@@ -489,10 +489,10 @@ def plan_for_dollars(
     discount or preemptions, f = :func:`smallest_loss.costs.spot.spot_cost_factor` (expected spot
     dollars per useful GPU-hour relative to on-demand, at the optimal checkpoint interval); then
     C = GPU-hours x 3600 s/h x peak_flops_per_s [FLOP/s per GPU] x mfu
-    (:func:`smallest_loss.costs.flops_from_gpu_hours`) and the plan for C. mfu: model FLOPs
+    (:func:`smallest_loss.costs.compute.flops_from_gpu_hours`) and the plan for C. mfu: model FLOPs
     utilization in (0, 1]. spot_discount in [0, 1); preemptions_per_hour >= 0; checkpoint_hours,
-    restart_hours [hours] (defaults are stated assumptions, :data:`DEFAULT_CHECKPOINT_HOURS`,
-    :data:`DEFAULT_RESTART_HOURS`).
+    restart_hours [hours] (defaults are stated assumptions, ``DEFAULT_CHECKPOINT_HOURS``,
+    ``DEFAULT_RESTART_HOURS``).
     """
     from ..costs import flops_from_gpu_hours
 
@@ -524,7 +524,7 @@ lists tensor FP16 and BF16 together)."""
 
 def gpu_peak_flops(name: str, dtype: str = "bf16") -> float:
     """Dense peak throughput [FLOP/s] of accelerator ``name`` for ``dtype`` (one of
-    :data:`CHIP_DTYPES`), from Epoch AI's chip table (:func:`smallest_loss.datasets.epoch_costs.load_chip_table`).
+    ``CHIP_DTYPES``), from Epoch AI's chip table (:func:`smallest_loss.datasets.epoch_costs.load_chip_table`).
 
     ``name`` is matched without regard to case or surrounding spaces. ``ValueError`` for an
     unknown name (listing the closest names in the table), an unknown dtype, or a chip the table

@@ -23,7 +23,7 @@ computes *the same function*. Every vector of the residual stream is duplicated,
 
 Exact in real arithmetic; in floating point the loss before and after agree to rounding
 (``tests/test_study_grow.py``). The counts of both shapes come from
-:mod:`smallest_loss.counting` through :func:`smallest_loss.study.model.param_counts`.
+:mod:`smallest_loss.counting.transformer` through :func:`smallest_loss.study.model.param_counts`.
 
 **The run.** :func:`train_grown` trains the small model of a :class:`~smallest_loss.study.train.RunSpec`
 for ``grow_step`` optimizer steps, widens it and trains the wide model to the run's last step, with
@@ -61,7 +61,7 @@ def grown_flops(spec: RunSpec, grow_step: int) -> float:
     """Training compute of a run that trains ``spec``'s model for ``grow_step`` steps and its
     doubled model (:func:`wide_spec`) for the remaining ``spec.steps - grow_step`` [FLOP]:
     ``6 N_small D_1 + 6 N_large D_2`` with total parameters (Chinchilla's N) and
-    :func:`smallest_loss.counting.training_flops`."""
+    :func:`smallest_loss.counting.transformer.training_flops`."""
     _check_grow_step(spec, grow_step)
     n_small, n_large = spec.params, wide_spec(spec).params
     d1 = grow_step * spec.tokens_per_step

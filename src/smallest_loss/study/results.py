@@ -20,12 +20,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["RUN_COLUMNS", "CURVE_COLUMNS", "write_atomic", "write_run", "read_runs_dir", "merge",
-           "check_out_dir", "write_manifest"]
+           "check_out_dir", "write_manifest", "StudyResults", "read_study"]
 
 RUN_COLUMNS = ["run", "params", "params_nonembedding", "tokens", "flops", "loss", "budget", "corpus",
                "n_layer", "d_model", "n_heads", "n_ctx", "batch", "steps", "lr", "epochs", "seed", "device",
@@ -112,3 +114,82 @@ def write_manifest(out: Path, manifest: dict) -> None:
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     write_atomic(out / MANIFEST, json.dumps(manifest, indent=1, allow_nan=False))
+
+
+# --- reading a study back (chapter 12) ------------------------------------------------------------
+
+PROVENANCE = "provenance.json"
+"""Optional: how a committed copy of a study was produced (``data/study/import_laptop.py``)."""
+
+
+@dataclass(frozen=True, eq=False)
+class StudyResults:
+    """A study read back from its folder. manifest: ``study.json`` (preset, corpus, seed, source,
+    the design's run names); runs: ``runs.csv`` (one row per finished run; ``params``, ``tokens``
+    [tokens], ``flops`` [FLOP], ``loss`` [nats/token], ...); curves: ``curves.csv`` (held-out loss
+    [nats/token] at log-spaced steps); provenance: ``provenance.json`` when the folder has one, else
+    ``{}``."""
+
+    folder: Path
+    manifest: dict
+    runs: pd.DataFrame = field(repr=False)
+    curves: pd.DataFrame = field(repr=False)
+    provenance: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def missing(self) -> list[str]:
+        """Runs of the design without a row in ``runs.csv`` (empty when the study is complete)."""
+        have = set(self.runs["run"])
+        return [n for n in self.manifest.get("runs", []) if n not in have]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def read_study(folder: str | Path, require_complete: bool = True) -> StudyResults:
+    """Read ``study.json``, ``runs.csv``, ``curves.csv`` (and ``provenance.json`` if present) from
+    ``folder``, a study's output folder or a committed copy of one (``data/study/laptop_*``).
+
+    Checks that the CSV files have the engine's columns, that every run has a curve whose last
+    point is its final loss, and (``require_complete``) that every run of the design is there;
+    otherwise ValueError naming the folder and what is wrong.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"study folder {folder}: not found")
+    for name in (MANIFEST, "runs.csv", "curves.csv"):
+        if not (folder / name).is_file():
+            raise ValueError(f"study folder {folder}: no {name}")
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError(f"study folder {folder}: {MANIFEST} is not a study file") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("runs"), list):
+        raise ValueError(f"study folder {folder}: {MANIFEST} has no list of runs")
+    runs = pd.read_csv(folder / "runs.csv")
+    curves = pd.read_csv(folder / "curves.csv")
+    for label, frame, cols in (("runs.csv", runs, RUN_COLUMNS), ("curves.csv", curves, CURVE_COLUMNS)):
+        absent = [c for c in cols if c not in frame.columns]
+        if absent:
+            raise ValueError(f"study folder {folder}: {label} lacks column {absent[0]!r}")
+    if runs["run"].duplicated().any():
+        raise ValueError(f"study folder {folder}: runs.csv repeats run {runs.run[runs.run.duplicated()].iloc[0]!r}")
+    unknown = sorted(set(runs["run"]) - set(manifest["runs"]))
+    if unknown:
+        raise ValueError(f"study folder {folder}: run {unknown[0]!r} of runs.csv is not in the design")
+    last = curves.sort_values(["run", "step"]).groupby("run")["loss"].last()
+    for name, loss in zip(runs["run"], runs["loss"]):
+        if name not in last.index:
+            raise ValueError(f"study folder {folder}: run {name!r} has no curve in curves.csv")
+        if not np.isclose(last[name], loss, rtol=1e-12, atol=0.0):
+            raise ValueError(f"study folder {folder}: run {name!r}: final loss {loss!r} is not the "
+                             f"last point of its curve ({last[name]!r})")
+    provenance = {}
+    if (folder / PROVENANCE).is_file():
+        provenance = json.loads((folder / PROVENANCE).read_text(encoding="utf-8"))
+    res = StudyResults(folder=folder, manifest=manifest, runs=runs, curves=curves, provenance=provenance)
+    if require_complete and res.missing:
+        raise ValueError(f"study folder {folder}: {len(res.missing)} of {len(manifest['runs'])} runs of the "
+                         f"design are missing (e.g. {res.missing[0]!r})")
+    return res
