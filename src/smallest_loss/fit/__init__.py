@@ -8,7 +8,8 @@ number, and Kaplan et al. 2020's learning-curve fit.
 ``learning_curves``: L(N, S) fitted and inverted along one training curve.
 """
 
-from . import approach1, approach2, approach3, data_constrained, hparams, learning_curves, likelihood, schedules
+from . import (approach1, approach2, approach3, data_constrained, holdout, hparams, learning_curves,
+               likelihood, schedules)
 from .approach1 import Approach1Fit, fit_approach1, loss_envelope
 from .approach2 import Approach2Bootstrap, Approach2Fit, bootstrap_approach2, fit_approach2, isoflop_optima
 from .approach3 import Approach3Bootstrap, Approach3Fit, bootstrap_approach3, fit_approach3
@@ -19,6 +20,7 @@ __all__ = [
     "approach2",
     "approach3",
     "data_constrained",
+    "holdout",
     "learning_curves",
     "likelihood",
     "Approach1Fit",
