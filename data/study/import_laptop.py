@@ -69,8 +69,8 @@ def parse_times_log(path: Path, corpus: str, label: str | None = None,
         if len(parts) < 3 or parts[1] != corpus or not parts[-1].endswith("Z"):
             continue
         words = " ".join(p for p in parts[2:-1] if not p.startswith("rc="))
-        if label is not None and words != label:
-            continue
+        if label is not None and words != label and not words.startswith(label + " ("):
+            continue  # "start <corpus> extras (why) <UTC>" ... "end <corpus> extras rc=0 <UTC>"
         if parts[0] == "start":
             start, end, rc = parts[-1], None, None
         elif parts[0] == "end" and start is not None:
@@ -131,7 +131,21 @@ def machine() -> dict:
 
 def read_part(runs_root: Path, corpus: str, preset: str, folder: str, err: str, label: str | None,
               accept_rc: bool) -> dict:
-    """One finished part of a study: its manifest, run files, times and command."""
+    """One finished part of a study: its manifest, run files, times and command. A folder trained in
+    several phases (a study resumed with more runs) names each phase: ``err`` and ``label`` are then
+    ``+``-joined lists, one per phase; wall and CPU times are summed over the phases."""
+    errs, labels = err.split("+"), (label.split("+") if label else [None])
+    if len(errs) != len(labels):
+        fail(f"part {folder}: {len(errs)} err files but {len(labels)} labels")
+    if len(errs) > 1:
+        phases = [read_part(runs_root, corpus, preset, folder, e, lab, accept_rc) for e, lab in zip(errs, labels)]
+        first = phases[-1]
+        cpu = [ph["cpu_s"] for ph in phases]
+        return first | {"start_utc": min(ph["start_utc"] for ph in phases),
+                        "end_utc": max(ph["end_utc"] for ph in phases), "rc": max(ph["rc"] for ph in phases),
+                        "wall_s": sum(ph["wall_s"] for ph in phases),
+                        "cpu_s": sum(cpu) if all(c is not None for c in cpu) else None,
+                        "command": "; ".join(ph["command"] for ph in phases)}
     start, end, rc = parse_times_log(runs_root / "times.log", corpus, label, accept_rc)
     src = runs_root / folder
     manifest_path = src / results.MANIFEST
