@@ -22,8 +22,30 @@ def test_lever_validates():
 
 
 def test_reference_flops_is_the_worked_example():
-    # $1e6 / $2 per hour = 5e5 GPU-hours x 3600 s x 989.4e12 FLOP/s x 0.4 (chapter 10: 7.12e23)
-    assert levers.reference_flops() == pytest.approx(7.12e23, rel=1e-3)
+    # median of the 12 vendors' on-demand H100 prices in Epoch AI's table: (4.40 + 4.76) / 2
+    price = levers.example_price_per_gpu_hour()
+    assert price == pytest.approx(4.58, abs=1e-9)
+    # $1e6 / price GPU-hours x 3600 s x 989.4e12 FLOP/s x 0.4
+    assert levers.reference_flops() == pytest.approx(1e6 / 4.58 * 3600 * 989.4e12 * 0.4, rel=1e-3)
+
+
+def test_loss_with_multiplier():
+    law = HOFFMANN2022
+    assert levers.loss_with_multiplier(law, 1e22, 1.0) == pytest.approx(
+        float(compute_optimal_allocation(law, 1e22).loss), rel=1e-12)
+    assert levers.loss_with_multiplier(law, 1e22, 4.0) == pytest.approx(
+        float(compute_optimal_allocation(law, 4e22).loss), rel=1e-12)
+    with pytest.raises(ValueError, match="multiplier"):
+        levers.loss_with_multiplier(law, 1e22, 0.0)
+    with pytest.raises(ValueError, match="flops"):
+        levers.loss_with_multiplier(law, -1.0, 2.0)
+
+
+def test_lever_kind_validated():
+    with pytest.raises(ValueError, match="kind"):
+        levers.Lever("x", 1, 2.0, 1.0, 3.0, "b", kind="dollars")
+    with pytest.raises(ValueError, match="range_kind"):
+        levers.Lever("x", 1, 2.0, 1.0, 3.0, "b", range_kind="guess")
 
 
 def test_reference_law_is_chapter_4_fit():
@@ -173,9 +195,18 @@ def test_dollar_levers():
     assert s.multiplier == pytest.approx(1 / spot_cost_factor(0.6, 1 / 24, 0.1, 0.25))
     assert s.low == 1.0 and s.high == pytest.approx(1 / 0.4, rel=1e-6)
     assert levers.utilization().multiplier > 1
-    assert levers.vendor().multiplier > 2                 # chapter 10: vendor spread above 2
+    v = levers.vendor()
+    # H100 on demand: median 4.58, cheapest 2.45 (Cudo Compute), dearest 12.29 (AWS, n = 1)
+    assert v.multiplier == pytest.approx(4.58 / 2.45, rel=1e-9)
+    assert v.high == pytest.approx(12.29 / 2.45, rel=1e-9) and v.kind == "flops"
     c = levers.commitment()
     assert c.low <= c.multiplier <= c.high
+    # savings of the vendors selling three-year terms (A100 and H100 rows of Epoch AI's table)
+    from smallest_loss.datasets.epoch_costs import cloud_price_summary, load_hardware_prices
+
+    s = cloud_price_summary(load_hardware_prices(), ["NVIDIA H100 SXM5 80GB",
+                                                     "NVIDIA A100 SXM4 80 GB"]).dropna(subset=["three_year"])
+    assert c.multiplier == pytest.approx(1 / np.median(s.three_year / s.on_demand), rel=1e-12)
 
 
 def test_inference_aware_recomputed():
@@ -197,6 +228,18 @@ def test_all_levers_ranked():
     assert table.lever.is_unique and len(table) == 14
     priced = table.dropna(subset=["at_reference"])
     assert set(priced.lever) == {"shape", "data_repetition"}
+    measured = table.dropna(subset=["measured_flops"])
+    assert set(measured.lever) == {"shape", "data_repetition", "hparam_transfer", "lr_factor2",
+                                   "data_quality"}
+    assert set(table.kind) == set(levers.KINDS) and set(table.range_kind) == set(levers.RANGE_KINDS)
+    assert table.loss_at_reference.isna().sum() == 1                    # the lifetime lever
+    law = levers.reference_law()
+    base = float(compute_optimal_allocation(law, levers.reference_flops()).loss)
+    assert (table.dropna(subset=["loss_at_reference"]).loss_at_reference < base).all()
+    # ranking groups the chapter's prose walks through
+    m = table.set_index("lever").multiplier
+    assert m.index[0] == "mixture_of_experts" and set(m.index[1:3]) == {"data_quality", "nd_split"}
+    assert m.index[-1] == "inference_aware"
     assert (priced.measured_flops < levers.reference_flops()).all()
     assert ((table.low <= table.multiplier) & (table.multiplier <= table.high)).all()
 

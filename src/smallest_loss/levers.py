@@ -10,9 +10,13 @@ Where a chapter measures a loss penalty instead of a multiplier, one stated law 
 :func:`reference_law` (chapter 4's Approach 3 fit on the digitized Chinchilla points, Hoffmann et
 al. 2022, Eq. 2), evaluated at the compute of the runs that measured the penalty
 (:func:`relative_penalty_multiplier`). The same penalty converted at the worked example's budget
-(:func:`reference_flops`: $1e6 at $2 per H100-hour, dense bf16 peak, MFU 0.4) is kept as
-``Lever.at_reference`` to show how much the conversion depends on the scale: near the floor ``E``
-a small penalty is worth a large multiplier.
+(:func:`reference_flops`: $1e6 at the median on-demand H100 price of chapter 10's table, dense
+bf16 peak, MFU 0.4) is kept as ``Lever.at_reference`` to show how much the conversion depends on
+the scale: near the floor ``E`` a small penalty is worth a large multiplier.
+
+Each lever also says what kind it is (``kind``: it buys FLOPs, lowers the loss at fixed compute,
+or saves lifetime compute), what its range means (``range_kind``) and how it was put on the
+compute scale (``conversion``).
 """
 
 from __future__ import annotations
@@ -30,13 +34,17 @@ from .laws.inference import compute_optimal_for_loss, inference_optimal
 __all__ = [
     "Lever",
     "EXAMPLE_DOLLARS",
-    "EXAMPLE_PRICE_PER_GPU_HOUR",
+    "example_price_per_gpu_hour",
+    "EXAMPLE_PENALTY",
+    "KINDS",
+    "RANGE_KINDS",
     "EXAMPLE_GPU",
     "EXAMPLE_MFU",
     "EXAMPLE_INFERENCE_TOKENS",
     "reference_law",
     "reference_flops",
     "loss_penalty_multiplier",
+    "loss_with_multiplier",
     "relative_penalty_multiplier",
     "nd_split",
     "steplaw_penalties",
@@ -62,14 +70,22 @@ __all__ = [
 
 EXAMPLE_DOLLARS = 1e6
 """Budget of chapter 14's worked example [USD]."""
-EXAMPLE_PRICE_PER_GPU_HOUR = 2.0
-"""On-demand price of an H100-class GPU-hour in the worked example [USD] (chapter 10's parameter)."""
+EXAMPLE_PENALTY = 0.01
+"""A loss penalty used to illustrate the conversion [nats/token]."""
 EXAMPLE_GPU = "NVIDIA H100 SXM5 80GB"
 """Accelerator of the worked example, as Epoch AI's chip table names it (dense bf16 peak)."""
 EXAMPLE_MFU = 0.4
 """Model FLOPs utilization of the worked example (close to the median MFU of chapter 10)."""
 EXAMPLE_INFERENCE_TOKENS = 1e12
 """Tokens the worked example's model serves over its life."""
+
+
+KINDS = ("flops", "loss", "lifetime")
+"""Lever kinds: buys more training FLOPs per dollar; lowers the loss at fixed training compute;
+saves lifetime (training + inference) compute at a fixed loss."""
+RANGE_KINDS = ("uncertainty", "budget", "cases")
+"""What a lever's range means: uncertainty of the estimate (intervals, competing laws); how the
+multiplier moves with the budget; spread over the cases (runs, vendors, sizes) it summarises."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +98,9 @@ class Lever:
     not pull the lever; note: what the range means. For a lever priced from a loss penalty,
     measured_flops: the training compute [FLOP] at which the penalty was measured and converted,
     and at_reference: the multiplier the same relative penalty would have at
-    :func:`reference_flops` (``None`` for levers that need no law).
+    :func:`reference_flops` (``None`` for levers that need no law). kind: one of :data:`KINDS`;
+    range_kind: one of :data:`RANGE_KINDS`; conversion: how the lever was put on the compute
+    scale. Levers that lower the loss through a measured penalty give ``measured_flops`` too.
     """
 
     name: str
@@ -94,8 +112,15 @@ class Lever:
     note: str = ""
     measured_flops: float | None = None
     at_reference: float | None = None
+    kind: str = "loss"
+    range_kind: str = "cases"
+    conversion: str = ""
 
     def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind = {self.kind!r}: expected one of {KINDS}")
+        if self.range_kind not in RANGE_KINDS:
+            raise ValueError(f"range_kind = {self.range_kind!r}: expected one of {RANGE_KINDS}")
         for field_name in ("multiplier", "low", "high", "measured_flops", "at_reference"):
             v = getattr(self, field_name)
             if v is None and field_name in ("measured_flops", "at_reference"):
@@ -125,13 +150,23 @@ def reference_law() -> ChinchillaLaw:
                          source="chapter 4: Approach 3 on the digitized Chinchilla points")
 
 
+@lru_cache(maxsize=1)
+def example_price_per_gpu_hour() -> float:
+    """On-demand price of an ``EXAMPLE_GPU`` hour in the worked example [USD]: the median over
+    vendors of the per-vendor median on-demand prices in Epoch AI's price table (chapter 10's
+    ``h100_on_demand_median``)."""
+    s = _h100_prices()
+    return float(s.loc[s.chip == EXAMPLE_GPU, "on_demand"].median())
+
+
 def reference_flops() -> float:
-    """Training compute [FLOP] of the worked example: ``EXAMPLE_DOLLARS / EXAMPLE_PRICE_PER_GPU_HOUR``
-    GPU-hours at the dense bf16 peak of ``EXAMPLE_GPU`` (Epoch AI's chip table) and ``EXAMPLE_MFU``."""
+    """Training compute [FLOP] of the worked example: ``EXAMPLE_DOLLARS`` over
+    :func:`example_price_per_gpu_hour` GPU-hours at the dense bf16 peak of ``EXAMPLE_GPU`` (Epoch
+    AI's chip table) and ``EXAMPLE_MFU``."""
     from .costs import flops_from_gpu_hours
     from .planning import gpu_peak_flops
 
-    gpu_hours = EXAMPLE_DOLLARS / EXAMPLE_PRICE_PER_GPU_HOUR
+    gpu_hours = EXAMPLE_DOLLARS / example_price_per_gpu_hour()
     return float(flops_from_gpu_hours(gpu_hours, gpu_peak_flops(EXAMPLE_GPU, "bf16"), EXAMPLE_MFU))
 
 
@@ -155,6 +190,18 @@ def loss_penalty_multiplier(law: ChinchillaLaw, flops: float, penalty: float) ->
     return float(compute_optimal_for_loss(law, l0 - p).flops) / c
 
 
+def loss_with_multiplier(law: ChinchillaLaw, flops, multiplier) -> np.ndarray:
+    """Loss [nats/token] of ``law``'s compute-optimal run at ``multiplier`` times ``flops`` [FLOP]:
+    what a lever worth ``multiplier`` buys at that budget, ``L_opt(m C)`` (Hoffmann et al. 2022,
+    Eq. 4). Arguments broadcast; ``ValueError`` for a non-positive budget or multiplier."""
+    c, m = np.broadcast_arrays(np.asarray(flops, dtype=float), np.asarray(multiplier, dtype=float))
+    if not np.all(np.isfinite(c) & (c > 0)):
+        raise ValueError(f"flops = {flops!r}: expected finite positive budgets [FLOP]")
+    if not np.all(np.isfinite(m) & (m > 0)):
+        raise ValueError(f"multiplier = {multiplier!r}: expected finite positive factors")
+    return np.asarray(compute_optimal_allocation(law, c * m).loss, dtype=float)
+
+
 def relative_penalty_multiplier(law: ChinchillaLaw, flops, relative_penalty) -> np.ndarray:
     """Compute-equivalent of a *relative* loss penalty measured on runs of ``flops`` [FLOP].
 
@@ -172,6 +219,9 @@ def relative_penalty_multiplier(law: ChinchillaLaw, flops, relative_penalty) -> 
     out = [loss_penalty_multiplier(law, ci, pi * float(compute_optimal_allocation(law, ci).loss))
            for ci, pi in zip(c.ravel(), p.ravel())]
     return np.asarray(out, dtype=float).reshape(c.shape)
+
+
+_LAW_CONVERSION = "reference law at the runs' compute (relative penalty)"
 
 
 def _point(name: str, chapter: int, value: float, baseline: str, note: str) -> Lever:
@@ -219,15 +269,20 @@ def nd_split(law: ChinchillaLaw | None = None, flops: float | None = None) -> Le
     """
     c = reference_flops() if flops is None else float(flops)
     base = "Kaplan et al. 2020's frontier (N at C/2, one epoch)"
+    tags = dict(kind="loss", range_kind="uncertainty",
+                conversion="root in C of the law's loss along Kaplan's frontier")
     if law is not None:
-        return _point("nd_split", 3, _kaplan_split_multiplier(law, c), base, f"{law.name} at {c:.3g} FLOP")
+        return replace(_point("nd_split", 3, _kaplan_split_multiplier(law, c), base,
+                              f"{law.name} at {c:.3g} FLOP"), **tags)
     values = [_kaplan_split_multiplier(lw, c) for lw in (reference_law(), HOFFMANN2022, BESIROGLU2024)]
-    return _ranged("nd_split", 3, values[0], values, base,
-                   "range over chapter 4's fit, Hoffmann et al.'s and Besiroglu et al.'s constants")
+    return replace(_ranged("nd_split", 3, values[0], values, base,
+                           "range over chapter 4's fit, Hoffmann et al.'s and Besiroglu et al.'s "
+                           "constants"), **tags)
 
 
 # --- chapter 6: hyperparameters and schedules ---------------------------------------------------
 
+_STEPLAW_CONVERSION = "local slope dL/d ln C of Step Law's grid (chapter 6)"
 _STEPLAW_LAWS = ("Step Law", "DeepSeek", "Kaplan batch", "our local fit")
 
 
@@ -236,11 +291,13 @@ class SteplawPenalties:
     """Chapter 6's penalties on Step Law's grid. penalty: per (N, D) cell, the loss penalty
     [nats/token] of each law's prediction against the cell's best run; double_cost: loss cost of
     doubling or halving each cell's best learning rate [nats/token]; slope: dL/d ln D of the plane
-    through the cells' best losses at fixed N (= dL/d ln C) [nats per e-fold]."""
+    through the cells' best losses at fixed N (= dL/d ln C) [nats per e-fold]; flops: geometric
+    mean of the cells' training compute 6 N D [FLOP]."""
 
     penalty: pd.DataFrame
     double_cost: np.ndarray
     slope: float
+    flops: float = float("nan")
 
 
 @lru_cache(maxsize=1)
@@ -283,7 +340,8 @@ def steplaw_penalties() -> SteplawPenalties:
     best = runs.groupby(["params", "tokens"]).smooth_loss.min().reset_index()
     design = np.column_stack([np.ones(len(best)), np.log(best.params), np.log(best.tokens)])
     plane = np.linalg.lstsq(design, best.smooth_loss.to_numpy(), rcond=None)[0]
-    return SteplawPenalties(pd.DataFrame(rows), np.asarray(double_cost), float(plane[2]))
+    c_mid = float(np.exp(np.mean(np.log(6.0 * best.params * best.tokens))))
+    return SteplawPenalties(pd.DataFrame(rows), np.asarray(double_cost), float(plane[2]), c_mid)
 
 
 def _local_hparam_fit(runs: pd.DataFrame):
@@ -302,9 +360,10 @@ def hparam_transfer() -> Lever:
     s = steplaw_penalties()
     pen = s.penalty["DeepSeek"]
     vals = hp.compute_multiplier(pen.to_numpy(), s.slope)
-    return _ranged("hparam_transfer", 6, float(hp.compute_multiplier(pen.median(), s.slope)), vals,
+    lever = _ranged("hparam_transfer", 6, float(hp.compute_multiplier(pen.median(), s.slope)), vals,
                    "DeepSeek's learning rate and batch laws, not tuned on this grid",
                    "median over Step Law's cells; range: best and worst cell")
+    return replace(lever, measured_flops=s.flops, range_kind="cases", conversion=_STEPLAW_CONVERSION)
 
 
 def lr_factor2() -> Lever:
@@ -314,9 +373,10 @@ def lr_factor2() -> Lever:
 
     s = steplaw_penalties()
     vals = hp.compute_multiplier(s.double_cost, s.slope)
-    return _ranged("lr_factor2", 6, float(hp.compute_multiplier(np.median(s.double_cost), s.slope)),
-                   vals, "learning rate doubled or halved from the best",
-                   "median over Step Law's cells; range: every doubled or halved pair")
+    lever = _ranged("lr_factor2", 6, float(hp.compute_multiplier(np.median(s.double_cost), s.slope)),
+                    vals, "learning rate doubled or halved from the best",
+                    "median over Step Law's cells; range: every doubled or halved pair")
+    return replace(lever, measured_flops=s.flops, range_kind="cases", conversion=_STEPLAW_CONVERSION)
 
 
 _SCHEDULE_CASES = (("cosine_72000", "cosine_24000"), ("constant_72000", "cosine_24000"),
@@ -351,9 +411,10 @@ def schedule_no_decay() -> Lever:
     the three model sizes of Luo et al.'s curves, range smallest to largest."""
     t = schedule_catch_up()
     v = t[(t.mistake == "constant_72000") & (t.reference == "wsd_20000_24000")]["compute multiplier"]
-    return _ranged("schedule_no_decay", 6, float(v.median()), v,
-                   "constant learning rate, never decayed",
-                   "median over 25M, 100M, 400M models; range over the sizes")
+    return replace(_ranged("schedule_no_decay", 6, float(v.median()), v,
+                           "constant learning rate, never decayed",
+                           "median over 25M, 100M, 400M models; range over the sizes"),
+                   range_kind="cases", conversion="steps to the same loss (same model and batch)")
 
 
 # --- chapter 7: mixture of experts -------------------------------------------------------------
@@ -368,8 +429,9 @@ def mixture_of_experts(flops: float | None = None) -> Lever:
     c = reference_flops() if flops is None else float(flops)
     m = moe.dense_equivalent_multiplier(c)
     ends = [moe.dense_equivalent_multiplier(f) for f in (1e20, 1e25)]
-    return _ranged("mixture_of_experts", 7, float(m), ends, "a dense model",
-                   "at the reference budget; range: 1e20 to 1e25 FLOP")
+    return replace(_ranged("mixture_of_experts", 7, float(m), ends, "a dense model",
+                           "at the reference budget; range: 1e20 to 1e25 FLOP"),
+                   range_kind="budget", conversion="Krajewski et al.'s laws at the budget")
 
 
 @dataclass(frozen=True)
@@ -428,7 +490,7 @@ def shape() -> Lever:
     lever = _ranged("shape", 7, m, ends, "the worst shape within a factor 40 of aspect ratio",
                     "spread over the aspect window at the grid's compute; range: the fitted "
                     "parabola's rise (no run noise) at the smallest run to the spread at the largest")
-    return replace(lever, measured_flops=c_mid,
+    return replace(lever, measured_flops=c_mid, range_kind="uncertainty", conversion=_LAW_CONVERSION,
                    at_reference=float(relative_penalty_multiplier(law, reference_flops(), p)))
 
 
@@ -447,12 +509,14 @@ def precision_bf16(chip: str = EXAMPLE_GPU) -> Lever:
         raise ValueError(f"chip = {chip!r}: not in Epoch AI's chip table")
     row = chips.loc[chip]
     over_fp32 = float(row.bf16_flops / row.fp32_flops)
+    tags = dict(kind="flops", range_kind="cases", conversion="ratio of dense peak FLOP/s")
     if not np.isfinite(row.tf32_flops):
-        return _point("precision_bf16", 8, over_fp32, "fp32 arithmetic", f"dense peaks of {chip}")
+        return replace(_point("precision_bf16", 8, over_fp32, "fp32 arithmetic",
+                              f"dense peaks of {chip}"), **tags)
     over_tf32 = float(row.bf16_flops / row.tf32_flops)
-    return _ranged("precision_bf16", 8, over_tf32, [over_fp32],
-                   "fp32 on tf32 tensor cores (plain fp32 at the top of the range)",
-                   f"dense peaks of {chip}; range: bf16 over tf32 to bf16 over fp32")
+    return replace(_ranged("precision_bf16", 8, over_tf32, [over_fp32],
+                           "fp32 on tf32 tensor cores (plain fp32 at the top of the range)",
+                           f"dense peaks of {chip}; range: bf16 over tf32 to bf16 over fp32"), **tags)
 
 
 # --- chapter 9: data --------------------------------------------------------------------------
@@ -491,7 +555,7 @@ def data_repetition(epochs: float = 4.0) -> Lever:
                     relative_penalty_multiplier(law, flops, pen),
                     f"{epochs:g} epochs over repeated data instead of fresh",
                     "mean penalty converted at the runs' compute; range: each run at its own")
-    return replace(lever, measured_flops=c_mid,
+    return replace(lever, measured_flops=c_mid, range_kind="cases", conversion=_LAW_CONVERSION,
                    at_reference=float(relative_penalty_multiplier(law, reference_flops(), mean)))
 
 
@@ -515,8 +579,10 @@ def data_quality() -> Lever:
     ends = [10 ** (gap / hi_slope)] + ([10 ** (gap / lo_slope)] if lo_slope > 0 else [np.inf])
     if not np.isfinite(ends[1]):
         raise ValueError("data_quality: the slope's interval reaches zero; the multiplier is unbounded")
-    return _ranged("data_quality", 9, float(10 ** (gap / slope)), ends,
-                   "worst-decile data of DCLM's pool", "range: 95% interval of the CORE-per-decade slope")
+    lever = _ranged("data_quality", 9, float(10 ** (gap / slope)), ends,
+                    "worst-decile data of DCLM's pool", "range: 95% interval of the CORE-per-decade slope")
+    return replace(lever, measured_flops=float(6.0 * DCLM_1B_PARAMS * DCLM_1B_TOKENS),
+                   range_kind="uncertainty", conversion="CORE gain per decade of compute (DCLM)")
 
 
 # --- chapter 10: dollars ----------------------------------------------------------------------
@@ -528,8 +594,9 @@ def utilization() -> Lever:
 
     mfu = load_notable_models().mfu.dropna()
     lo, hi = (float(q) for q in mfu.quantile([0.1, 0.9]))
-    return _point("utilization", 10, hi / lo, "a run at the 10th percentile of reported MFU",
-                  "90th over 10th percentile of reported MFU")
+    return replace(_point("utilization", 10, hi / lo, "a run at the 10th percentile of reported MFU",
+                          "90th over 10th percentile of reported MFU"),
+                   kind="flops", conversion="ratio of MFU")
 
 
 SPOT_DISCOUNT = 0.6
@@ -551,10 +618,11 @@ def spot(discount: float = SPOT_DISCOUNT, preemptions_per_hour: float = SPOT_PRE
     from .costs.spot import spot_cost_factor
 
     f = float(spot_cost_factor(discount, preemptions_per_hour, checkpoint_hours, restart_hours))
-    return _ranged("spot", 10, 1.0 / f, [1.0, 1.0 / float(spot_cost_factor(discount, 0.0, checkpoint_hours,
+    lever = _ranged("spot", 10, 1.0 / f, [1.0, 1.0 / float(spot_cost_factor(discount, 0.0, checkpoint_hours,
                                                                               restart_hours))],
                    "on-demand hours",
                    f"one preemption per {1 / preemptions_per_hour:.3g} h; range: break-even to none")
+    return replace(lever, kind="flops", range_kind="cases", conversion="useful hours per dollar")
 
 
 def _h100_prices():
@@ -564,12 +632,15 @@ def _h100_prices():
 
 
 def vendor() -> Lever:
-    """The cheapest against the dearest vendor's on-demand H100 hour (chapter 10): the same dollars
-    buy the price ratio more hours."""
+    """The cheapest vendor's on-demand H100 hour against the median vendor's (chapter 10): the same
+    dollars buy the price ratio more hours. Range: from the median vendor (the point) to the
+    dearest vendor over the cheapest (a single observation can set the dearest price)."""
     s = _h100_prices()
     h = s.loc[s.chip == EXAMPLE_GPU, "on_demand"]
-    return _point("vendor", 10, float(h.max() / h.min()), "the dearest vendor's on-demand H100",
-                  "ratio of the dearest to the cheapest vendor")
+    lever = _ranged("vendor", 10, float(h.median() / h.min()), [h.max() / h.min()],
+                    "the median vendor's on-demand H100",
+                    "median over cheapest vendor; range up to dearest over cheapest")
+    return replace(lever, kind="flops", range_kind="cases", conversion="ratio of hourly prices")
 
 
 def commitment() -> Lever:
@@ -578,8 +649,9 @@ def commitment() -> Lever:
     s = _h100_prices()
     major = s[s.three_year.notna()]
     saving = 1 - major.three_year / major.on_demand
-    return _ranged("commitment", 10, float(1 / (1 - np.median(saving))), 1 / (1 - saving),
-                   "on-demand hours", "median over vendors with commitments; range over them")
+    lever = _ranged("commitment", 10, float(1 / (1 - np.median(saving))), 1 / (1 - saving),
+                    "on-demand hours", "median over vendors with commitments; range over them")
+    return replace(lever, kind="flops", range_kind="cases", conversion="ratio of hourly prices")
 
 
 # --- chapter 11: inference ---------------------------------------------------------------------
@@ -602,9 +674,11 @@ def inference_aware(inference_tokens: float = EXAMPLE_INFERENCE_TOKENS, flops: f
         raise ValueError(f"inference_tokens = {inference_tokens!r}: expected a finite count >= 0")
     c = reference_flops() if flops is None else float(flops)
     vals = [_inference_ratio(lw, c, t) for lw in (reference_law(), HOFFMANN2022, BESIROGLU2024)]
-    return _ranged("inference_aware", 11, vals[0], vals,
-                   f"the compute-optimal model serving {t:.3g} tokens",
-                   "lifetime compute ratio; range over chapter 4's three laws")
+    lever = _ranged("inference_aware", 11, vals[0], vals,
+                    f"the compute-optimal model serving {t:.3g} tokens",
+                    "lifetime compute ratio; range over chapter 4's three laws")
+    return replace(lever, kind="lifetime", range_kind="uncertainty",
+                   conversion="training + inference compute at the same loss")
 
 
 # --- all of them --------------------------------------------------------------------------------
@@ -618,12 +692,20 @@ def all_levers() -> list[Lever]:
 
 
 def lever_table(levers: list[Lever] | None = None) -> pd.DataFrame:
-    """The levers as a table: lever, chapter, multiplier, low, high, baseline, note, measured_flops
-    and at_reference (NaN for levers that need no law)."""
+    """The levers as a table: lever, chapter, kind, multiplier, low, high, range_kind, baseline,
+    note, conversion, measured_flops and at_reference (NaN where they do not apply), and
+    loss_at_reference: the reference law's optimal loss at ``multiplier`` times
+    :func:`reference_flops` [nats/token] (:func:`loss_with_multiplier`; NaN for lifetime levers,
+    which do not change the training loss a budget buys)."""
     rows = all_levers() if levers is None else levers
     nan = float("nan")
-    return pd.DataFrame([{"lever": lv.name, "chapter": lv.chapter, "multiplier": lv.multiplier,
-                          "low": lv.low, "high": lv.high, "baseline": lv.baseline, "note": lv.note,
+    law, c = reference_law(), reference_flops()
+    return pd.DataFrame([{"lever": lv.name, "chapter": lv.chapter, "kind": lv.kind,
+                          "multiplier": lv.multiplier, "low": lv.low, "high": lv.high,
+                          "range_kind": lv.range_kind, "baseline": lv.baseline, "note": lv.note,
+                          "conversion": lv.conversion,
                           "measured_flops": nan if lv.measured_flops is None else lv.measured_flops,
-                          "at_reference": nan if lv.at_reference is None else lv.at_reference}
+                          "at_reference": nan if lv.at_reference is None else lv.at_reference,
+                          "loss_at_reference": nan if lv.kind == "lifetime"
+                          else float(loss_with_multiplier(law, c, lv.multiplier))}
                          for lv in rows])
