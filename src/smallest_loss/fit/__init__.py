@@ -10,7 +10,7 @@ number, and Kaplan et al. 2020's learning-curve fit.
 
 from . import (approach1, approach2, approach3, data_constrained, holdout, hparams, learning_curves,
                likelihood, schedules)
-from .approach1 import Approach1Fit, fit_approach1, loss_envelope
+from .approach1 import Approach1Bootstrap, Approach1Fit, bootstrap_approach1, fit_approach1, loss_envelope
 from .approach2 import Approach2Bootstrap, Approach2Fit, bootstrap_approach2, fit_approach2, isoflop_optima
 from .approach3 import Approach3Bootstrap, Approach3Fit, bootstrap_approach3, fit_approach3
 from .learning_curves import LearningCurveFit, fit_loss_of_steps
@@ -24,6 +24,8 @@ __all__ = [
     "learning_curves",
     "likelihood",
     "Approach1Fit",
+    "Approach1Bootstrap",
+    "bootstrap_approach1",
     "fit_approach1",
     "loss_envelope",
     "Approach2Fit",

@@ -27,9 +27,14 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from ..counting import training_tokens
-from ..validation import finite_array, one_dimensional, positive_array, positive_int, same_length
+from ..validation import (
+    finite_array, one_dimensional, positive_array, positive_int, positive_scalar, same_length,
+)
 
-__all__ = ["Approach1Fit", "loss_envelope", "fit_approach1", "ENVELOPE_COLUMNS"]
+__all__ = [
+    "Approach1Fit", "loss_envelope", "fit_approach1", "ENVELOPE_COLUMNS",
+    "Approach1Bootstrap", "bootstrap_approach1",
+]
 
 ENVELOPE_COLUMNS: dict[str, str] = {
     "flops": "training compute C on the log grid [FLOP]",
@@ -180,4 +185,108 @@ def fit_approach1(
     return Approach1Fit(
         a=float(a), b=float(b), k_params=float(np.exp(ln_ka)), k_tokens=float(np.exp(ln_kb)),
         envelope=env,
+    )
+
+
+# --- bootstrap ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Approach1Bootstrap:
+    """Bootstrap distribution of the Approach 1 exponents, resampling whole training curves.
+
+    a, b: exponents of ``N_opt ~ C^a`` and ``D_opt ~ C^b`` per resample (dimensionless; NaN for a
+    failed resample, one whose envelope in the fitted range comes from a single model size);
+    k_params [parameters / FLOP^a], k_tokens [tokens / FLOP^b]: prefactors per resample (NaN where
+    failed); runs: the run ids, in sorted order; resamples: ``(n_bootstrap, n_runs)`` indices into
+    ``runs`` drawn for each resample; n_failed: failed resamples; point: the fit to all the curves;
+    seed: the seed of ``numpy.random.default_rng``.
+    """
+
+    a: NDArray[np.float64] = field(repr=False)
+    b: NDArray[np.float64] = field(repr=False)
+    k_params: NDArray[np.float64] = field(repr=False)
+    k_tokens: NDArray[np.float64] = field(repr=False)
+    runs: tuple
+    resamples: NDArray[np.int64] = field(repr=False)
+    n_failed: int
+    point: Approach1Fit = field(repr=False)
+    seed: int | None = None
+
+    @property
+    def n_bootstrap(self) -> int:
+        """Number of resamples drawn."""
+        return int(self.a.size)
+
+    def se(self) -> dict[str, float]:
+        """Bootstrap standard errors of ``a`` and ``b`` over the successful resamples."""
+        return {k: float(np.nanstd(getattr(self, k), ddof=1)) for k in ("a", "b")}
+
+    def ci(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
+        """Percentile interval at ``level`` (0 < level < 1) over the successful resamples."""
+        lv = positive_scalar("level", level)
+        if lv >= 1:
+            raise ValueError(f"level = {level!r} must be between 0 and 1")
+        if self.n_failed == self.n_bootstrap:
+            raise ValueError(f"every one of the {self.n_bootstrap} resamples failed: no interval")
+        q = 50.0 * np.array([1.0 - lv, 1.0 + lv])
+        return {
+            k: tuple(float(v) for v in np.nanpercentile(getattr(self, k), q)) for k in ("a", "b")
+        }
+
+
+def bootstrap_approach1(
+    run: ArrayLike,
+    params: ArrayLike,
+    tokens: ArrayLike,
+    loss: ArrayLike,
+    n_bootstrap: int = 1000,
+    seed: int | None = 0,
+    n_grid: int = 1500,
+    flops_range: tuple[float, float] | None = None,
+) -> Approach1Bootstrap:
+    """Bootstrap the Approach 1 exponents (Hoffmann et al. 2022, Sec. 3.1) over whole runs.
+
+    The unit of resampling is a run's training curve, since the points along one curve are not
+    independent: each resample draws as many runs as there are, with replacement
+    (``rng.integers(0, n_runs, size=(n_bootstrap, n_runs))`` from ``numpy.random.default_rng(seed)``,
+    indices into the sorted run ids), and refits :func:`fit_approach1` with the same ``n_grid``
+    and ``flops_range`` to the curves drawn. A run drawn twice leaves the envelope (a minimum over
+    curves) as it would be with the run once, so each resample is fitted on its distinct runs. A
+    resample whose envelope points in ``flops_range`` come from one model size has no power law:
+    its values are NaN and it is counted in ``n_failed``; :meth:`Approach1Bootstrap.se` and
+    :meth:`Approach1Bootstrap.ci` skip it.
+
+    Arguments ``run, params, tokens, loss, n_grid, flops_range`` as :func:`fit_approach1` (the fit
+    to all the curves must succeed, else its ``ValueError``); n_bootstrap: number of resamples
+    (>= 1). Returns an :class:`Approach1Bootstrap`.
+    """
+    point = fit_approach1(run, params, tokens, loss, n_grid, flops_range)
+    r = positive_int("n_bootstrap", n_bootstrap)
+    rid = np.asarray(run)
+    n = np.asarray(params, dtype=float)
+    d = np.asarray(tokens, dtype=float)
+    y = np.asarray(loss, dtype=float)
+    try:
+        codes, ids = pd.factorize(rid, sort=True)
+    except TypeError:
+        codes, ids = pd.factorize(rid, sort=False)
+    rows = [np.flatnonzero(codes == g) for g in range(len(ids))]
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(ids), size=(r, len(ids)))
+    out = np.full((4, r), np.nan)
+    for i, drawn in enumerate(draws):
+        sel = np.concatenate([rows[g] for g in np.unique(drawn)])
+        try:
+            fit = fit_approach1(rid[sel], n[sel], d[sel], y[sel], n_grid, flops_range)
+        except ValueError as err:
+            if "model size" not in str(err):
+                raise
+            continue
+        out[:, i] = fit.a, fit.b, fit.k_params, fit.k_tokens
+    return Approach1Bootstrap(
+        a=out[0], b=out[1], k_params=out[2], k_tokens=out[3],
+        runs=tuple(v.item() if isinstance(v, np.generic) else v for v in ids),
+        resamples=draws.astype(np.int64), n_failed=int(np.isnan(out[0]).sum()), point=point,
+        seed=None if seed is None else int(seed),
     )
