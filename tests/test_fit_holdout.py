@@ -128,3 +128,53 @@ def test_bad_input():
         holdout.cheapest_within(pd.DataFrame({"params_error": [0.0]}), 0)
     with pytest.raises(ValueError, match="actual"):
         holdout.relative_error([1.0], [0.0])
+
+
+def _parabola_runs(n0=1e6, budget=1e19, noise=0.0, seed=0, n_runs=7):
+    """Runs whose losses lie on a parabola in ln N with its vertex at n0 (plus noise)."""
+    rng = np.random.default_rng(seed)
+    n = n0 * np.geomspace(0.25, 4.0, n_runs)
+    loss = 2.0 + 0.05 * np.log(n / n0) ** 2 + noise * rng.standard_normal(n_runs)
+    return pd.DataFrame(dict(run=[f"r{i}" for i in range(n_runs)], params=n,
+                             tokens=budget / (6 * n), flops=budget, loss=loss, budget=budget))
+
+
+def test_target_range_of_an_exact_parabola_is_its_vertex():
+    spread = holdout.target_range(_parabola_runs(), 1e19)
+    assert spread.params_opt == pytest.approx(1e6, rel=1e-9)
+    assert spread.loss_opt == pytest.approx(2.0, rel=1e-12)
+    assert spread.params_lo == pytest.approx(1e6, rel=1e-9)
+    assert spread.params_hi == pytest.approx(1e6, rel=1e-9)
+    assert spread.params_halfwidth < 1e-8 and spread.loss_halfwidth < 1e-12
+    assert spread.n_refits == 7 and spread.n_failed == 0 and spread.bounded and spread.inside
+
+
+def test_target_range_widens_with_noise_and_brackets_the_vertex():
+    quiet = holdout.target_range(_parabola_runs(noise=0.002), 1e19)
+    loud = holdout.target_range(_parabola_runs(noise=0.02), 1e19)
+    for s in (quiet, loud):
+        assert s.params_lo <= s.params_opt <= s.params_hi
+        assert s.loss_lo <= s.loss_opt <= s.loss_hi
+        assert s.params_halfwidth == pytest.approx(
+            max(s.params_hi / s.params_opt - 1, 1 - s.params_lo / s.params_opt))
+    # ten times the noise, about ten times the range (seeded draws)
+    assert 0 < quiet.params_halfwidth < 0.02
+    assert 5 * quiet.params_halfwidth < loud.params_halfwidth < 0.2
+    # the runs of the known law: the range is a few percent (the parabola's own misfit)
+    law = holdout.target_range(RUNS, 3e19)
+    assert law.bounded and 0 < law.params_halfwidth < 0.05
+
+
+def test_target_range_without_a_minimum_is_unbounded():
+    runs = _parabola_runs(n_runs=4)
+    runs.loc[1, "loss"] = 2.5  # dropping a run leaves a parabola that opens downward
+    spread = holdout.target_range(runs, 1e19)
+    assert spread.n_failed >= 1 and not spread.bounded
+    assert spread.params_halfwidth == float("inf") and spread.loss_halfwidth == float("inf")
+
+
+def test_target_range_bad_input():
+    with pytest.raises(ValueError, match="leaving one out needs at least 4"):
+        holdout.target_range(_parabola_runs(n_runs=3), 1e19)
+    with pytest.raises(ValueError, match="no run has this budget"):
+        holdout.target_range(_parabola_runs(), 3e19)

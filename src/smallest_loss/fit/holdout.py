@@ -4,7 +4,9 @@ The experiment (chapter 13): keep an isoFLOP study's largest budget out, fit App
 to a subset of the other runs (fewer budgets, fewer sizes per budget, final losses only or
 intermediate checkpoints as well), predict the compute-optimal model size ``N_opt`` and its loss at
 the held-out budget, and compare with the held-out isoFLOP's own optimum (the vertex of the
-parabola in ``ln N`` through its runs, Hoffmann et al. 2022, Sec. 3.2). The cost of a subset is the
+parabola in ``ln N`` through its runs, Hoffmann et al. 2022, Sec. 3.2). That vertex is itself an
+estimate from a few noisy runs: :func:`target_range` gives its leave-one-run-out range, the
+resolution below which a forecast error cannot be told from zero. The cost of a subset is the
 training compute of the runs it uses [FLOP]: intermediate checkpoints of a run cost nothing extra,
 checkpoints of a run cut short cost only the tokens seen so far.
 
@@ -27,9 +29,11 @@ from .approach3 import fit_approach3
 
 __all__ = [
     "HoldoutTarget",
+    "TargetRange",
     "Subset",
     "FORECAST_COLUMNS",
     "holdout_target",
+    "target_range",
     "subset_points",
     "forecast",
     "relative_error",
@@ -120,6 +124,90 @@ def holdout_target(runs: pd.DataFrame, budget: float) -> HoldoutTarget:
     return HoldoutTarget(budget=float(budget), params_opt=float(row["params_opt"]),
                          tokens_opt=float(row["tokens_opt"]), loss_opt=float(row["loss_opt"]),
                          n_runs=int(row["n_points"]), inside=bool(row["vertex_inside"]))
+
+
+@dataclass(frozen=True)
+class TargetRange:
+    """How far the held-out optimum moves when one of its runs is left out (a jackknife range).
+
+    budget [FLOP]; params_opt, loss_opt: the vertex from all runs [parameters, nats/token];
+    params_lo, params_hi, loss_lo, loss_hi: the least and greatest vertex over the refits that
+    leave one run out [parameters, nats/token] (NaN when no refit has a minimum); n_refits: refits
+    made (one per run whose removal leaves 3 distinct sizes); n_failed: refits whose parabola has
+    no minimum (curvature <= 0), which leave the range unbounded; inside: every refit's vertex lies
+    within the sizes it was fitted to."""
+
+    budget: float
+    params_opt: float
+    loss_opt: float
+    params_lo: float
+    params_hi: float
+    loss_lo: float
+    loss_hi: float
+    n_refits: int
+    n_failed: int
+    inside: bool
+
+    @property
+    def bounded(self) -> bool:
+        """At least one refit, and every refit has a minimum."""
+        return self.n_refits > 0 and self.n_failed == 0
+
+    @property
+    def params_halfwidth(self) -> float:
+        """Largest relative move of the optimal size, ``max |N_loo / N_opt - 1|`` (inf when not
+        :attr:`bounded`)."""
+        if not self.bounded:
+            return float("inf")
+        return float(max(abs(self.params_lo / self.params_opt - 1),
+                         abs(self.params_hi / self.params_opt - 1)))
+
+    @property
+    def loss_halfwidth(self) -> float:
+        """Largest relative move of the optimal loss, ``max |L_loo / L_opt - 1|`` (inf when not
+        :attr:`bounded`)."""
+        if not self.bounded:
+            return float("inf")
+        return float(max(abs(self.loss_lo / self.loss_opt - 1),
+                         abs(self.loss_hi / self.loss_opt - 1)))
+
+
+def target_range(runs: pd.DataFrame, budget: float) -> TargetRange:
+    """The leave-one-run-out range of the held-out isoFLOP's optimum at ``budget`` [FLOP].
+
+    Refits the parabola of :func:`holdout_target` once without each run of that budget (a run
+    whose removal leaves fewer than 3 distinct sizes is kept in every refit) and reports the
+    spread of the vertices. A forecast error smaller than this spread is below what the held-out
+    runs can resolve. Needs at least 4 runs at the budget."""
+    target = holdout_target(runs, budget)
+    sel = runs[np.isclose(runs["budget"].to_numpy(dtype=float), float(budget), rtol=1e-9)]
+    if len(sel) < 4:
+        raise ValueError(f"budget = {budget!r}: {len(sel)} runs; leaving one out needs at least 4")
+    params = sel["params"].to_numpy(dtype=float)
+    flops = sel["flops"].to_numpy(dtype=float)
+    loss = sel["loss"].to_numpy(dtype=float)
+    n_opt, l_opt, inside, failed = [], [], True, 0
+    for i in range(len(sel)):
+        keep = np.arange(len(sel)) != i
+        if np.unique(params[keep]).size < 3:
+            continue
+        row = isoflop_optima(params[keep], flops[keep], loss[keep],
+                             budget=np.zeros(keep.sum())).iloc[0]
+        if not row["curvature_positive"]:
+            failed += 1
+            continue
+        n_opt.append(float(row["params_opt"]))
+        l_opt.append(float(row["loss_opt"]))
+        inside &= bool(row["vertex_inside"])
+    n_arr, l_arr = np.asarray(n_opt), np.asarray(l_opt)
+    nan = float("nan")
+    return TargetRange(
+        budget=float(budget), params_opt=target.params_opt, loss_opt=target.loss_opt,
+        params_lo=float(n_arr.min()) if n_arr.size else nan,
+        params_hi=float(n_arr.max()) if n_arr.size else nan,
+        loss_lo=float(l_arr.min()) if l_arr.size else nan,
+        loss_hi=float(l_arr.max()) if l_arr.size else nan,
+        n_refits=len(n_opt) + failed, n_failed=failed, inside=bool(inside and n_arr.size > 0))
 
 
 def _spread(n: int, k: int | None) -> NDArray[np.int64]:
