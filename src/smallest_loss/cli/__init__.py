@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import math
 import os
 import sys
 import warnings
@@ -77,20 +76,6 @@ the intervals; an interval end that they decide is reported as not determined (n
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit status 2
         self.exit(EXIT_INPUT, f"{self.prog}: error: {' '.join(message.split())}\n")
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
-
-
-def _positive_float(text: str) -> float:
-    value = _float(text)
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a finite positive number")
-    return value
 
 
 def _approach(text: str) -> int:

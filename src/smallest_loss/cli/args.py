@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 
-__all__ = ["bounded_int", "bootstrap_count", "seed"]
+__all__ = ["bounded_int", "bootstrap_count", "seed", "real", "positive_real", "nonnegative_real"]
 
 
 def bounded_int(low: int, high: int | None = None, *, too_low: str, too_high: str = "") -> Callable[[str], int]:
@@ -38,3 +39,27 @@ def bootstrap_count(maximum: int) -> Callable[[str], int]:
 seed = bounded_int(0, 2 ** 63 - 1, too_low="must be a non-negative integer",
                    too_high="must be a non-negative integer below 2^63")
 """``--seed S``: a non-negative integer that numpy's and PyTorch's generators accept."""
+
+
+def real(text: str) -> float:
+    """Any floating-point number (``inf`` and ``nan`` included; the callers below exclude them)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
+
+
+def positive_real(text: str) -> float:
+    """A finite number above zero, e.g. ``--flops 1e21``."""
+    value = real(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a finite positive number")
+    return value
+
+
+def nonnegative_real(text: str) -> float:
+    """A finite number at or above zero, e.g. ``--inference-tokens 0``."""
+    value = real(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a finite number >= 0")
+    return value

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..planning import (DEFAULT_CHECKPOINT_HOURS, DEFAULT_RESTART_HOURS, LAW_NAMES, gpu_peak_flops,
                         load_law, plan_for_dollars, plan_for_loss)
+from .args import nonnegative_real, positive_real, real
 from .io import InputError
 
 __all__ = ["plan", "format_plan", "LAW_NAMES", "EPILOG", "add_parser", "run"]
@@ -43,36 +44,15 @@ Examples:
 
 # --- argument types: one line naming the value, exit 2 --------------------------------------------
 
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
-
-
-def _positive_float(text: str) -> float:
-    value = _float(text)
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a finite positive number")
-    return value
-
-
-def _nonnegative_float(text: str) -> float:
-    value = _float(text)
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a finite number >= 0")
-    return value
-
-
 def _mfu(text: str) -> float:
-    value = _float(text)
+    value = real(text)
     if not math.isfinite(value) or not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"{text[:40]!r} is outside (0, 1]; give a fraction such as 0.4")
     return value
 
 
 def _discount(text: str) -> float:
-    value = _float(text)
+    value = real(text)
     if not math.isfinite(value) or not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"{text[:40]!r} is outside [0, 1); give a fraction such as 0.6")
     return value
@@ -85,25 +65,25 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                                     "dollars, or the cheapest model for a target loss and inference demand.",
                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     target = pl.add_mutually_exclusive_group(required=True)
-    target.add_argument("--flops", type=_positive_float, metavar="C", help="training budget [FLOP]")
-    target.add_argument("--dollars", type=_positive_float, metavar="USD", help="training budget [USD]")
-    target.add_argument("--loss", type=_positive_float, metavar="L", help="target loss [nats/token]")
+    target.add_argument("--flops", type=positive_real, metavar="C", help="training budget [FLOP]")
+    target.add_argument("--dollars", type=positive_real, metavar="USD", help="training budget [USD]")
+    target.add_argument("--loss", type=positive_real, metavar="L", help="target loss [nats/token]")
     pl.add_argument("--law", default="hoffmann2022",
                     help=f"one of {', '.join(LAW_NAMES)} (default: hoffmann2022), or a JSON file written by 'fit --json'")
     money = pl.add_argument_group("dollars (with --dollars)")
-    money.add_argument("--price-per-gpu-hour", type=_positive_float, metavar="P", help="on-demand price [USD per GPU-hour]")
+    money.add_argument("--price-per-gpu-hour", type=positive_real, metavar="P", help="on-demand price [USD per GPU-hour]")
     peak = money.add_mutually_exclusive_group()
-    peak.add_argument("--peak-flops", type=_positive_float, metavar="F", help="dense peak of one GPU [FLOP/s]")
+    peak.add_argument("--peak-flops", type=positive_real, metavar="F", help="dense peak of one GPU [FLOP/s]")
     peak.add_argument("--gpu", metavar="NAME", help="an accelerator of Epoch AI's chip table (its dense peak)")
     money.add_argument("--dtype", default="bf16", help="data type of the --gpu peak (default bf16)")
     money.add_argument("--mfu", type=_mfu, metavar="U", help="model FLOPs utilization, in (0, 1]")
     money.add_argument("--spot-discount", type=_discount, metavar="S", help="spot discount off on-demand, in [0, 1)")
-    money.add_argument("--preemptions-per-hour", type=_nonnegative_float, metavar="R", help="spot preemption rate [1/hour]")
-    money.add_argument("--checkpoint-minutes", type=_positive_float, metavar="M",
+    money.add_argument("--preemptions-per-hour", type=nonnegative_real, metavar="R", help="spot preemption rate [1/hour]")
+    money.add_argument("--checkpoint-minutes", type=positive_real, metavar="M",
                        help=f"time to write a checkpoint (default {DEFAULT_CHECKPOINT_HOURS * 60:g})")
-    money.add_argument("--restart-minutes", type=_nonnegative_float, metavar="M",
+    money.add_argument("--restart-minutes", type=nonnegative_real, metavar="M",
                        help=f"time to restart after a preemption (default {DEFAULT_RESTART_HOURS * 60:g})")
-    pl.add_argument("--inference-tokens", type=_nonnegative_float, metavar="T",
+    pl.add_argument("--inference-tokens", type=nonnegative_real, metavar="T",
                     help="tokens the model will serve over its life (with --loss; default 0)")
     pl.add_argument("--json", action="store_true", help="print one JSON object")
     return pl

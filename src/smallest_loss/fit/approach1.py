@@ -27,8 +27,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from ..counting import training_tokens
+from ._exponent_bootstrap import ExponentBootstrapMixin
 from ..validation import (
-    finite_array, one_dimensional, positive_array, positive_int, positive_scalar, same_length,
+    finite_array, one_dimensional, positive_array, positive_int, same_length,
 )
 
 __all__ = [
@@ -192,7 +193,7 @@ def fit_approach1(
 
 
 @dataclass(frozen=True, eq=False)
-class Approach1Bootstrap:
+class Approach1Bootstrap(ExponentBootstrapMixin):
     """Bootstrap distribution of the Approach 1 exponents, resampling whole training curves.
 
     a, b: exponents of ``N_opt ~ C^a`` and ``D_opt ~ C^b`` per resample (dimensionless; NaN for a
@@ -212,27 +213,6 @@ class Approach1Bootstrap:
     n_failed: int
     point: Approach1Fit = field(repr=False)
     seed: int | None = None
-
-    @property
-    def n_bootstrap(self) -> int:
-        """Number of resamples drawn."""
-        return int(self.a.size)
-
-    def se(self) -> dict[str, float]:
-        """Bootstrap standard errors of ``a`` and ``b`` over the successful resamples."""
-        return {k: float(np.nanstd(getattr(self, k), ddof=1)) for k in ("a", "b")}
-
-    def ci(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
-        """Percentile interval at ``level`` (0 < level < 1) over the successful resamples."""
-        lv = positive_scalar("level", level)
-        if lv >= 1:
-            raise ValueError(f"level = {level!r} must be between 0 and 1")
-        if self.n_failed == self.n_bootstrap:
-            raise ValueError(f"every one of the {self.n_bootstrap} resamples failed: no interval")
-        q = 50.0 * np.array([1.0 - lv, 1.0 + lv])
-        return {
-            k: tuple(float(v) for v in np.nanpercentile(getattr(self, k), q)) for k in ("a", "b")
-        }
 
 
 def bootstrap_approach1(

@@ -25,6 +25,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from ..counting import training_tokens
+from ._exponent_bootstrap import ExponentBootstrapMixin
 from ..validation import (
     finite_array, one_dimensional, positive_array, positive_int, positive_scalar, same_length,
 )
@@ -386,7 +387,7 @@ def fit_approach2(
 
 
 @dataclass(frozen=True, eq=False)
-class Approach2Bootstrap:
+class Approach2Bootstrap(ExponentBootstrapMixin):
     """Bootstrap distribution of the Approach 2 exponents (resampling runs within each budget).
 
     a, b, k_params, k_tokens: one value per resample (NaN for a failed resample, one with fewer than
@@ -408,25 +409,6 @@ class Approach2Bootstrap:
     n_failed: int
     point: Approach2Fit = field(repr=False)
     seed: int | None = None
-
-    @property
-    def n_bootstrap(self) -> int:
-        """Number of resamples drawn."""
-        return int(self.a.size)
-
-    def se(self) -> dict[str, float]:
-        """Bootstrap standard errors (sample standard deviation over successful resamples)."""
-        return {k: float(np.nanstd(getattr(self, k), ddof=1)) for k in ("a", "b")}
-
-    def ci(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
-        """Percentile interval at ``level`` (0 < level < 1) over successful resamples."""
-        lv = positive_scalar("level", level)
-        if lv >= 1:
-            raise ValueError(f"level = {level!r} must be between 0 and 1")
-        q = 50.0 * np.array([1.0 - lv, 1.0 + lv])
-        return {
-            k: tuple(float(v) for v in np.nanpercentile(getattr(self, k), q)) for k in ("a", "b")
-        }
 
 
 def bootstrap_approach2(
