@@ -3,7 +3,7 @@
 Three kinds of law answer the same two questions through :class:`PlanningLaw`:
 
 * a Chinchilla-form law ``L = E + A N^-alpha + B D^-beta`` (Hoffmann et al. 2022, Eq. 2): a named
-  constant set of :data:`smallest_loss.laws.chinchilla.LAWS`, a :class:`~smallest_loss.laws.chinchilla.ChinchillaLaw` or
+  constant set of ``smallest_loss.laws.LAWS``, a :class:`~smallest_loss.laws.chinchilla.ChinchillaLaw` or
   an Approach 3 fit written by ``smallest-loss fit --json``. With the bootstrap draws of such a
   fit (``fit --bootstrap B --json``) every answer carries 95% percentile intervals;
 * Kaplan et al.'s (2020) compute-efficient frontier, in non-embedding parameters;
