@@ -27,7 +27,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from ..counting import training_tokens
-from ._exponent_bootstrap import ExponentBootstrapMixin
+from .approach2 import ExponentBootstrap
 from ..validation import (
     finite_array, one_dimensional, positive_array, positive_int, same_length,
 )
@@ -193,7 +193,7 @@ def fit_approach1(
 
 
 @dataclass(frozen=True, eq=False)
-class Approach1Bootstrap(ExponentBootstrapMixin):
+class Approach1Bootstrap(ExponentBootstrap):
     """Bootstrap distribution of the Approach 1 exponents, resampling whole training curves.
 
     a, b: exponents of ``N_opt ~ C^a`` and ``D_opt ~ C^b`` per resample (dimensionless; NaN for a
@@ -234,8 +234,8 @@ def bootstrap_approach1(
     and ``flops_range`` to the curves drawn. A run drawn twice leaves the envelope (a minimum over
     curves) as it would be with the run once, so each resample is fitted on its distinct runs. A
     resample whose envelope points in ``flops_range`` come from one model size has no power law:
-    its values are NaN and it is counted in ``n_failed``; :meth:`Approach1Bootstrap.se` and
-    :meth:`Approach1Bootstrap.ci` skip it.
+    its values are NaN and it is counted in ``n_failed``; :meth:`~smallest_loss.fit.approach2.ExponentBootstrap.se` and
+    :meth:`~smallest_loss.fit.approach2.ExponentBootstrap.ci` skip it.
 
     Arguments ``run, params, tokens, loss, n_grid, flops_range`` as :func:`fit_approach1` (the fit
     to all the curves must succeed, else its ``ValueError``); n_bootstrap: number of resamples

@@ -25,7 +25,6 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from ..counting import training_tokens
-from ._exponent_bootstrap import ExponentBootstrapMixin
 from ..validation import (
     finite_array, one_dimensional, positive_array, positive_int, positive_scalar, same_length,
 )
@@ -35,6 +34,7 @@ __all__ = [
     "OPTIMA_COLUMNS",
     "Approach2Fit",
     "Approach2Bootstrap",
+    "ExponentBootstrap",
     "assign_budgets",
     "budget_codes",
     "isoflop_runs",
@@ -386,8 +386,35 @@ def fit_approach2(
 # --- bootstrap ------------------------------------------------------------------------------------
 
 
+class ExponentBootstrap:
+    """What the bootstrap results of Approaches 1 and 2 share: standard errors and percentile
+    intervals of the allocation exponents over the resamples that did not fail. Subclasses hold
+    ``a``, ``b`` (one value per resample, NaN where it failed) and ``n_failed``."""
+
+    @property
+    def n_bootstrap(self) -> int:
+        """Number of resamples drawn."""
+        return int(self.a.size)
+
+    def se(self) -> dict[str, float]:
+        """Bootstrap standard errors of ``a`` and ``b`` (sample standard deviation over the
+        successful resamples)."""
+        return {k: float(np.nanstd(getattr(self, k), ddof=1)) for k in ("a", "b")}
+
+    def ci(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
+        """Percentile interval at ``level`` (0 < level < 1) over the successful resamples;
+        ValueError when every resample failed."""
+        lv = positive_scalar("level", level)
+        if lv >= 1:
+            raise ValueError(f"level = {level!r} must be between 0 and 1")
+        if self.n_failed == self.n_bootstrap:
+            raise ValueError(f"every one of the {self.n_bootstrap} resamples failed: no interval")
+        q = 50.0 * np.array([1.0 - lv, 1.0 + lv])
+        return {k: tuple(float(v) for v in np.nanpercentile(getattr(self, k), q)) for k in ("a", "b")}
+
+
 @dataclass(frozen=True, eq=False)
-class Approach2Bootstrap(ExponentBootstrapMixin):
+class Approach2Bootstrap(ExponentBootstrap):
     """Bootstrap distribution of the Approach 2 exponents (resampling runs within each budget).
 
     a, b, k_params, k_tokens: one value per resample (NaN for a failed resample, one with fewer than
@@ -430,7 +457,7 @@ def bootstrap_approach2(
     and counted in ``n_dropped_sparse``; a budget whose resampled vertex is flagged is dropped and
     counted in ``n_dropped_flags`` (unless ``include_flagged``). Each budget's ``C`` is held at its
     value on the original data. Resamples left with fewer than two budgets give NaN and are counted
-    in ``n_failed``; :meth:`Approach2Bootstrap.se` and :meth:`Approach2Bootstrap.ci` skip them.
+    in ``n_failed``; :meth:`ExponentBootstrap.se` and :meth:`ExponentBootstrap.ci` skip them.
     n_bootstrap: number of resamples (>= 1); seed: for ``numpy.random.default_rng`` (same seed,
     same numbers). Returns an :class:`Approach2Bootstrap`.
     """
