@@ -3,12 +3,12 @@
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import smallest_loss as sl
 from smallest_loss.cli import main
 from smallest_loss.laws.inference import compute_optimal_for_loss, inference_optimal
+from test_cli import synthetic_runs  # 5 isoFLOP budgets drawn from Hoffmann et al.'s law, 0.5% noise
 
 DOLLARS = ["--dollars", "1e6", "--price-per-gpu-hour", "2", "--peak-flops", "989e12", "--mfu", "0.4"]
 
@@ -74,17 +74,6 @@ def test_loss_with_inference_is_sardanas_optimum(capsys):
     assert plan["inference_flops"] == pytest.approx(2 * plan["params"] * 1e13, rel=1e-14)
     code, out, _ = run_cli(capsys, "plan", "--loss", "2.0", "--inference-tokens", "1e13")
     assert code == 0 and out.startswith("Cheapest run reaching loss 2.0000") and "inference FLOPs" in out
-
-
-def synthetic_runs(seed=0):
-    rng = np.random.default_rng(seed)
-    rows = []
-    for c in (1e18, 1e19, 1e20, 1e21, 1e22):
-        n_opt = float(sl.compute_optimal_allocation(sl.HOFFMANN2022, c).params)
-        for n in n_opt * np.logspace(-0.8, 0.8, 9):
-            loss = float(sl.HOFFMANN2022.loss_at_compute(n, c)) * np.exp(rng.normal(0, 0.005))
-            rows.append({"N": n, "C": c, "loss": loss})
-    return pd.DataFrame(rows)
 
 
 @pytest.fixture(scope="module")
