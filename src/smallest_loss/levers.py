@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .laws import BESIROGLU2024, HOFFMANN2022, ChinchillaLaw, compute_optimal_allocation
+from .counting import training_flops
 from .laws import kaplan
 from .laws.inference import compute_optimal_for_loss, inference_optimal
 
@@ -340,7 +341,7 @@ def steplaw_penalties() -> SteplawPenalties:
     best = runs.groupby(["params", "tokens"]).smooth_loss.min().reset_index()
     design = np.column_stack([np.ones(len(best)), np.log(best.params), np.log(best.tokens)])
     plane = np.linalg.lstsq(design, best.smooth_loss.to_numpy(), rcond=None)[0]
-    c_mid = float(np.exp(np.mean(np.log(6.0 * best.params * best.tokens))))
+    c_mid = float(np.exp(np.mean(np.log(training_flops(best.params, best.tokens)))))
     return SteplawPenalties(pd.DataFrame(rows), np.asarray(double_cost), float(plane[2]), c_mid)
 
 
@@ -581,7 +582,7 @@ def data_quality() -> Lever:
         raise ValueError("data_quality: the slope's interval reaches zero; the multiplier is unbounded")
     lever = _ranged("data_quality", 9, float(10 ** (gap / slope)), ends,
                     "worst-decile data of DCLM's pool", "range: 95% interval of the CORE-per-decade slope")
-    return replace(lever, measured_flops=float(6.0 * DCLM_1B_PARAMS * DCLM_1B_TOKENS),
+    return replace(lever, measured_flops=float(training_flops(DCLM_1B_PARAMS, DCLM_1B_TOKENS)),
                    range_kind="uncertainty", conversion="CORE gain per decade of compute (DCLM)")
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..counting import training_flops
 from ..laws.chinchilla import ChinchillaLaw
 from ..laws.downstream import DownstreamLaw
 from ..validation import positive_array, positive_scalar
@@ -166,7 +167,7 @@ def profit(model: ProfitModel, params: ArrayLike, tokens: ArrayLike) -> ProfitBr
     return ProfitBreakdown(
         params=n, tokens=d, loss=loss, error=err, batch=batch, tokens_per_s=tps,
         revenue=model.queries * model.value_per_query * (1.0 - err),
-        training_dollars=6.0 * n * d * model.dollars_per_training_flop,
+        training_dollars=training_flops(n, d) * model.dollars_per_training_flop,
         inference_dollars=inference, feasible=feasible,
     )
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from ..counting import training_flops
 from ..laws import compute_optimal_allocation
 from .approach2 import fit_approach2, isoflop_optima
 from .approach3 import fit_approach3
@@ -260,7 +261,7 @@ def subset_points(runs: pd.DataFrame, curves: pd.DataFrame | None, subset: Subse
                          f"{subset.min_fraction:g} and {subset.stop_fraction:g} of its tokens")
     last = points.loc[points.groupby("run", sort=True)["tokens"].idxmax()]
     last = last.merge(picked[["run", "budget"]], on="run")
-    spent = 6.0 * last["params"].to_numpy(dtype=float) * last["tokens"].to_numpy(dtype=float)
+    spent = training_flops(last["params"].to_numpy(dtype=float), last["tokens"].to_numpy(dtype=float))
     finals = pd.DataFrame({"params": last["params"].to_numpy(dtype=float), "flops": spent,
                            "loss": last["loss"].to_numpy(dtype=float),
                            "budget": last["budget"].to_numpy(dtype=float)})

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..counting import training_tokens
 from ..validation import broadcast, positive_array, positive_int, positive_scalar
 from .chinchilla import ChinchillaLaw
 
@@ -220,12 +221,12 @@ def plan_data_constrained(flops: ArrayLike, unique_tokens: ArrayLike,
     for _ in range(rounds + 1):
         log_n = centre[:, None] + half[:, None] * steps[None, :]
         n = np.exp(log_n)
-        loss = data_constrained_loss(law, n, cf[:, None] / (6.0 * n), uf[:, None])
+        loss = data_constrained_loss(law, n, training_tokens(n, cf[:, None]), uf[:, None])
         best = np.argmin(loss, axis=1)
         centre = log_n[np.arange(len(cf)), best]
         half = half * 2.0 / (grid - 1) * 2.0
     n_opt = np.exp(centre)
-    d_opt = cf / (6.0 * n_opt)
+    d_opt = training_tokens(n_opt, cf)
     loss = data_constrained_loss(law, n_opt, d_opt, uf)
     return DataConstrainedAllocation(flops=c, unique_tokens=u, params=n_opt.reshape(shape),
                                      tokens=d_opt.reshape(shape), loss=loss.reshape(shape))
