@@ -44,7 +44,55 @@ def test_compute_optimal_precision():
     assert pr.compute_optimal_precision(g) == pytest.approx(p[np.argmin(ratio)], abs=1e-3)
 
 
+def test_sensitivity_for_optimal_precision_inverts_the_optimum():
+    x = pr.compute_optimal_precision([1.0, 1.0, 1.0])
+    for bits in (7.0, 8.0):
+        g = pr.sensitivity_for_optimal_precision(bits)
+        assert g == pytest.approx(bits / x, rel=1e-12)
+        assert pr.compute_optimal_precision([g] * 3) == pytest.approx(bits, rel=1e-9)
+    assert pr.sensitivity_for_optimal_precision(7.0) == pytest.approx(3.6768, abs=1e-3)
+    two = pr.compute_optimal_precision([1.0, 1.0])
+    assert pr.sensitivity_for_optimal_precision(5.0, parts=2) == pytest.approx(5.0 / two)
+
+
+def _fixed_cost_optimum(law, gamma, flops):
+    """Brute force: minimise loss_low_precision_training over (N, P) with D from C = 6/16 N D P."""
+    k = pr.KUMAR2024_COST_FLOPS_PER_PARAM_TOKEN_BIT
+    bits = np.linspace(2.0, 9.0, 701)[:, None]
+    n = np.geomspace(1e6, 1e13, 1401)[None, :]
+    tokens = flops / (k * n * bits)
+    loss = pr.loss_low_precision_training(law, n, tokens, bits, [gamma] * 3)
+    i, _ = np.unravel_index(np.argmin(loss), loss.shape)
+    return float(bits[i, 0])
+
+
+def test_fixed_cost_optimum_is_independent_of_alpha_beta_and_budget():
+    """Kumar et al.'s Sec. 4.3.2: with all parts in P bits and C = (6/16) N D P the optimal P does
+    not depend on C; the stationarity conditions also remove alpha and beta: P* = x* gamma."""
+    from smallest_loss.laws.chinchilla import ChinchillaLaw
+    x = pr.compute_optimal_precision([1.0] * 3)
+    for alpha, beta in [(0.34, 0.28), (0.5, 0.5), (0.7, 0.3)]:
+        law = ChinchillaLaw(E=1.7, A=400.0, B=400.0, alpha=alpha, beta=beta)
+        for flops in (1e20, 1e23):
+            assert _fixed_cost_optimum(law, 2.0, flops) == pytest.approx(2.0 * x, abs=0.02)
+    assert pr.KUMAR2024_COST_FLOPS_PER_PARAM_TOKEN_BIT * 16 == 6.0
+
+
+def test_loss_low_precision_training_limits():
+    law = HOFFMANN2022
+    hi = pr.loss_low_precision_training(law, 1e9, 2e10, 64.0, [2.0, 2.0, 2.0])
+    assert hi == pytest.approx(float(law.loss(1e9, 2e10)), rel=1e-9)
+    four = pr.loss_low_precision_training(law, 1e9, 2e10, 4.0, [2.0])
+    neff = float(pr.effective_params(1e9, 4.0, gamma_w=2.0))
+    assert four == pytest.approx(float(law.loss(neff, 2e10)), rel=1e-12)
+
+
 @pytest.mark.parametrize("call, word", [
+    (lambda: pr.sensitivity_for_optimal_precision(0.0), "bits"),
+    (lambda: pr.sensitivity_for_optimal_precision(7.0, parts=1), "parts"),
+    (lambda: pr.sensitivity_for_optimal_precision(7.0, parts=2.5), "parts"),
+    (lambda: pr.loss_low_precision_training(HOFFMANN2022, 1e9, 1e10, 4.0, []), "gammas"),
+    (lambda: pr.loss_low_precision_training(HOFFMANN2022, 1e9, 1e10, 0.0, [1.0]), "bits"),
     (lambda: pr.precision_factor(0, 1.0), "bits"),
     (lambda: pr.precision_factor(4, -1.0), "gamma"),
     (lambda: pr.ptq_degradation(-1, 1e9, 4, **PTQ), "params"),

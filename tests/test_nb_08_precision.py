@@ -87,6 +87,18 @@ def test_precision_law(glued):
     assert math.expm1(x) == pytest.approx(3 * x) and x == pytest.approx(1.904, abs=1e-3)
     assert glued["dstar_bit_factor"] == pytest.approx(math.exp(1 / (0.28491 + 0.5)))
     assert glued["dstar_4bit_per_param"] == pytest.approx(glued["dstar_4bit"] / 1e9)
+    assert glued["precision_brute_pstar"] == pytest.approx(2 * x)
+
+
+def test_kumar_reported_optimum(glued):
+    """Kumar et al.'s "around 7-8 bits" (Sec. 4.3.2) read back as the mean sensitivity it needs
+    under their tied form: gamma_bar = P* / x*, x* the root of e^x - 1 = 3x."""
+    x = glued["precision_x_star"]
+    assert glued["kumar_gamma_bar_lo"] == pytest.approx(7 / x, rel=1e-9)
+    assert glued["kumar_gamma_bar_hi"] == pytest.approx(8 / x, rel=1e-9)
+    assert glued["kumar_gamma_bar_lo"] == pytest.approx(3.677, abs=1e-3)
+    # their compute-matched models: 220M x 32 = 7.04e9 bit-parameters; 1.17B x 6 = 7.02e9 is the low one
+    assert glued["kumar_np_spread_pct"] == pytest.approx(100 * (7.04e9 / 7.02e9 - 1), rel=1e-6)
 
 
 def test_fake_quantization_sweep(glued):
@@ -102,6 +114,8 @@ def test_fake_quantization_sweep(glued):
     assert 0.3 < g < 5 and glued["quant_gamma_lo"] <= glued["quant_gamma_hi"]
     assert glued["quant_neff_4bit_pct"] == pytest.approx(-100 * math.expm1(-4 / g))
     assert glued["quant_neff_3bit_pct"] == pytest.approx(-100 * math.expm1(-3 / g))
+    assert glued["quant_p99_bits"] == pytest.approx(g * math.log(100))
+    assert glued["quant_p99_bits_lo"] <= glued["quant_p99_bits_hi"]
     assert glued["quant_penalty_3bit_pct"] > glued["quant_penalty_4bit_pct"] > 0
     assert glued["ex_neff_more_3"] == pytest.approx(-math.expm1(-16 / g) / -math.expm1(-3 / g))
 

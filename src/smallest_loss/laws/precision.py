@@ -12,8 +12,12 @@ adds a degradation that grows with the training tokens and shrinks with model si
 
     delta_PTQ = C_T (D^gamma_D / N^gamma_N) exp(-P_post / gamma_post).
 
-This module implements these forms with every constant an argument: it ships no fitted values
-(the paper's fitted constants could not be read in its own text; see data/PAPER_NOTES.md, 8.7).
+This module implements these forms with every constant an argument: it ships no fitted values.
+Kumar et al. list theirs in their Appendix K, which no copy of the paper available to this
+project contains (data/PAPER_NOTES.md, 8.7b); their main text gives the cost model
+``C = (6/16) N D P`` (Sec. 4.3, Eq. 5) and the compute-optimal precision it implies with their
+fits, "around 7-8 bits" (Sec. 4.3.2, Finding 3), from which :func:`sensitivity_for_optimal_precision`
+recovers the mean sensitivity that the claim requires.
 Two consequences follow from the forms alone and are derived here:
 
 * with post-training quantization, the loss ``A N^-alpha + B D^-beta + E + delta_PTQ`` is smallest at
@@ -42,7 +46,15 @@ __all__ = [
     "loss_with_ptq",
     "tokens_minimising_ptq_loss",
     "compute_optimal_precision",
+    "sensitivity_for_optimal_precision",
+    "loss_low_precision_training",
+    "KUMAR2024_COST_FLOPS_PER_PARAM_TOKEN_BIT",
 ]
+
+KUMAR2024_COST_FLOPS_PER_PARAM_TOKEN_BIT = 6.0 / 16.0
+"""Kumar et al. (2024), Sec. 4.3, Eq. 5: training cost ``C = (6/16) N D P`` [FLOP] for ``N``
+parameters, ``D`` tokens and ``P`` bits in weights, activations and KV cache alike, so that
+``P = 16`` gives Hoffmann et al.'s ``C = 6 N D``."""
 
 
 def precision_factor(bits: ArrayLike, gamma: float) -> NDArray[np.float64]:
@@ -122,3 +134,34 @@ def compute_optimal_precision(gammas) -> float:
 
     lo, hi = 1e-6 * g.min(), 50.0 * g.max()
     return float(brentq(slope, lo, hi, xtol=1e-12, rtol=1e-12))
+
+
+def sensitivity_for_optimal_precision(bits: float, parts: int = 3) -> float:
+    """The common sensitivity ``gamma`` [bits] for which ``bits`` is the compute-optimal training
+    precision of :func:`compute_optimal_precision` with ``parts`` equally sensitive parts (Kumar et
+    al. 2024 tie weights, activations and KV cache, ``parts = 3``, and use the mean sensitivity).
+    The optimum is ``P* = x* gamma`` with ``x*`` the root of ``exp(x) - 1 = parts x``, so
+    ``gamma = bits / x*``."""
+    b = positive_scalar("bits", bits)
+    if isinstance(parts, bool) or not isinstance(parts, (int, np.integer)) or parts < 2:
+        raise ValueError(f"parts = {parts!r} must be an integer of at least 2")
+    return b / compute_optimal_precision([1.0] * int(parts))
+
+
+def loss_low_precision_training(law, params: ArrayLike, tokens: ArrayLike, bits: ArrayLike,
+                                gammas) -> NDArray[np.float64]:
+    """Loss [nats/token] of ``params`` parameters trained on ``tokens`` tokens with every
+    quantized part held in ``bits`` bits during training (Kumar et al. 2024, Finding 2):
+    ``E + A N_eff^-alpha + B D^-beta`` with ``N_eff = N prod_i (1 - exp(-bits / gamma_i))``.
+    ``law``: any object with ``E, A, B, alpha, beta``; ``gammas``: one sensitivity per part [bits]."""
+    g = np.ravel(positive_array("gammas", gammas))
+    if g.size == 0:
+        raise ValueError("gammas is empty; give one sensitivity per quantized part")
+    n = positive_array("params", params)
+    d = positive_array("tokens", tokens)
+    p = positive_array("bits", bits)
+    n, d, p = broadcast(params=n, tokens=d, bits=p)
+    factor = np.ones_like(p)
+    for gi in g:
+        factor = factor * precision_factor(p, float(gi))
+    return law.E + law.A / (n * factor) ** law.alpha + law.B / d ** law.beta
