@@ -151,3 +151,35 @@ def test_import_script_refuses_an_unfinished_study_and_copies_a_finished_one(tmp
     res = results.read_study(dest / "tiny_synthetic")
     assert len(res.runs) == 3 and res.complete and res.provenance["wall_s"] == 3615
     assert res.provenance["rc"] == 1 and res.provenance["cpu_s"] is None and len(res.provenance["segments"]) == 2
+    # a last part: the CLI resumed in a folder seeded with the earlier parts' run files; it trains
+    # only the missing run, and the copy is credited to it alone
+    import shutil
+
+    names4 = (*names, "C3.0e9_L1_D16", "C3.0e9_L2_D16")
+    full = root / "full"
+    results.write_manifest(full, {"preset": "tiny", "corpus": "synthetic", "seed": 0, "runs": list(names4)})
+    for src in (root / "tiny_synthetic" / "runs", root / "extra" / "runs"):
+        for f in src.glob("*.json"):
+            shutil.copy(f, full / "runs" / f.name)
+    row = {c: 0 for c in results.RUN_COLUMNS} | {"run": names4[3], "loss": 1.5, "params": 2000}
+    results.write_run(full, {"row": row, "curve": [{"run": names4[3], "step": 100, "tokens": 6400,
+                                                    "flops": 3.84e7, "loss": 1.5}]})
+    results.merge(full, list(names4))
+    with open(root / "times.log", "a") as f:
+        f.write("start synthetic full (resume) 2026-01-01T13:00:00Z\nend synthetic full (resume) rc=0 2026-01-01T13:00:20Z\n")
+    three = two + ["--part", "full:none:full", "--accept-rc"]
+    proc = _import(*three)
+    assert proc.returncode == 0, proc.stderr
+    res = results.read_study(dest / "tiny_synthetic")
+    assert len(res.runs) == 4 and res.complete and "subset" not in res.manifest
+    assert [s["n_runs"] for s in res.provenance["segments"]] == [2, 1, 1]
+    assert [s["n_carried"] for s in res.provenance["segments"]] == [0, 0, 3]
+    assert "resumed in a folder holding the 3 runs" in (dest / "tiny_synthetic" / "PROVENANCE.md").read_text()
+    # a carried run whose result differs from the earlier part's is refused, nothing written
+    before = (dest / "tiny_synthetic" / "runs.csv").read_text()
+    bad = json.loads((full / "runs" / f"{names[0]}.json").read_text())
+    bad["row"]["loss"] = 9.0
+    (full / "runs" / f"{names[0]}.json").write_text(json.dumps(bad))
+    proc = _import(*three)
+    assert proc.returncode == 2 and f"run {names[0]} is in two parts with different results" in proc.stderr
+    assert (dest / "tiny_synthetic" / "runs.csv").read_text() == before

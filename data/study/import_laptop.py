@@ -179,14 +179,23 @@ def import_study(corpus: str, runs_root: Path, dest_root: Path, peak: tuple[floa
     segs = [read_part(runs_root, corpus, preset, f, e, lab, accept_rc) for f, e, lab in parts]
     done: dict = {}
     for seg in segs:
-        clash = set(done) & set(seg["done"])
-        if clash:
-            fail(f"run {sorted(clash)[0]} is in two parts; nothing imported")
-        done.update(seg["done"])
-    manifest = dict(segs[0]["manifest"])
-    manifest["runs"] = [n for seg in segs for n in seg["manifest"]["runs"]]
+        # A part may be a study resumed in a folder seeded with the run files of earlier parts (the
+        # engine skips finished runs): such a run must be the same run, row for row; the part is
+        # then credited only with the runs it trained itself.
+        carried = sorted(set(done) & set(seg["done"]))
+        for name in carried:
+            if done[name]["row"] != seg["done"][name]["row"]:
+                fail(f"run {name} is in two parts with different results; nothing imported")
+        seg["carried"] = len(carried)
+        seg["trained"] = {n: r for n, r in seg["done"].items() if n not in done}
+        done.update(seg["trained"])
+    whole = [seg for seg in segs if not seg["subset"] and set(seg["manifest"]["runs"]) == set(done)]
+    manifest = dict(whole[-1]["manifest"] if whole else segs[0]["manifest"])
+    manifest["runs"] = list(dict.fromkeys(n for seg in segs for n in seg["manifest"]["runs"]))
     manifest["n_runs"] = len(manifest["runs"])
-    if len(segs) > 1 or manifest.get("subset"):
+    if whole:
+        manifest.pop("subset", None)  # every run of the design, the last part run by the CLI itself
+    elif len(segs) > 1 or manifest.get("subset"):
         manifest["subset"] = " + ".join(seg["subset"] or "the whole design" for seg in segs)
     rows = [done[n]["row"] for n in sorted(done)]
     curve = [p for n in sorted(done) for p in done[n]["curve"]]
@@ -195,7 +204,8 @@ def import_study(corpus: str, runs_root: Path, dest_root: Path, peak: tuple[floa
     manifest["total_flops"] = float(runs.flops.sum())
     commit_file = runs_root / "commit.txt"
     segments = [{k: seg[k] for k in ("folder", "command", "commit", "subset", "start_utc", "end_utc", "rc",
-                                     "wall_s", "cpu_s", "time_v")} | {"n_runs": len(seg["done"])} for seg in segs]
+                                     "wall_s", "cpu_s", "time_v")}
+                | {"n_runs": len(seg["trained"]), "n_carried": seg["carried"]} for seg in segs]
     cpu = [seg["cpu_s"] for seg in segs]
     prov = {
         "segments": segments,
@@ -241,7 +251,9 @@ def provenance_md(corpus: str, p: dict, runs: pd.DataFrame) -> str:
     listing = (f"\nThe scripts the commands ran:\n\n```python\n{p['script']}\n```\n" if p["script"] else "")
     commands = "\n".join(f"    {s['command']}" for s in p["segments"])
     segs = "\n".join(
-        f"| part `{s['folder']}` | {s['n_runs']} runs ({s['subset'] or 'the whole design'}), "
+        f"| part `{s['folder']}` | {s['n_runs']} runs ({s['subset'] or 'the whole design'}"
+        + (f"; resumed in a folder holding the {s['n_carried']} runs of the parts above, which it skipped"
+           if s.get("n_carried") else "") + "), "
         f"{s['start_utc']} to {s['end_utc']}, {s['wall_s']:.0f} s, exit status {s['rc']}, commit `{s['commit'][:12]}` |"
         for s in p["segments"])
     note = f"| note | {p['note']} |\n" if p["note"] else ""
