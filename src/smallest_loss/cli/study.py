@@ -25,7 +25,7 @@ and write runs.csv and curves.csv, ready for 'smallest-loss fit DIR/runs.csv --a
 'smallest-loss fit DIR/curves.csv --approach 1'."""
 
 _EPILOG = """\
-Presets: tiny (a few minutes on 2 cores; CI), laptop (the book's study, about an hour on 2 cores),
+Presets: tiny (a few minutes on 2 cores; CI), laptop (the book's study, about 1 h 45 min on 2 cores),
 gpu (about an hour on one GPU). Corpora: shakespeare (tinyshakespeare, characters, fixed 90/10
 split) or synthetic (an order-2 Markov source whose entropy rate is known exactly; study.json
 records it).

@@ -15,7 +15,8 @@ matched to each run's own length (:func:`smallest_loss.study.train.lr_at`).
 Presets (times measured on the development machine's 2 cores, see the README):
 
 * ``tiny``   -- CI and the book build: a few minutes at most on 2 cores.
-* ``laptop`` -- the book's study: about an hour on 2 cores.
+* ``laptop`` -- the book's study: about 1 h 45 min on 2 cores (measured: its 3e13 budget, two thirds
+  of the FLOPs, took 1 h 21 min on 2 idle cores; the whole design 3.4 CPU-hours).
 * ``gpu``    -- sized for one GPU for about an hour (CUDA, bf16 autocast).
 """
 
@@ -68,7 +69,7 @@ PRESETS: dict[str, Preset] = {
         # max_ratio 1000: the first runs of this preset (max_ratio 250) had their best model at the
         # window's small edge (100-215 tokens per parameter), so the window reaches further down
         n_ctx=64, batch=32, min_ratio=2.5, max_ratio=1000.0, min_steps=200, n_eval=10, eval_seqs=128,
-        description="5 budgets from 3e11 to 3e13 FLOP, models of 15k to 1.2M parameters; about 1.5 hours on 2 cores"),
+        description="5 budgets from 3e11 to 3e13 FLOP, models of 15k to 1.2M parameters; about 1 h 45 min on 2 cores"),
     "gpu": Preset(
         name="gpu",
         budgets=(1e15, 3e15, 1e16, 3e16, 1e17),
