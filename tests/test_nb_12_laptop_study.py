@@ -297,3 +297,19 @@ def test_exercises(glued, fits3):
     larger = "non-embedding" if a["params_nonembedding"] > a["params"] else "total"
     assert glued["ex_conv_larger"] == larger
     assert ("grows faster than the total" in glued["ex_conv_explanation"]) == (larger == "non-embedding")
+
+
+def test_provenance_sentence_names_the_cli_part(glued):
+    """The part of the synthetic study trained by the CLI command itself, resuming into the
+    finished runs, is read from provenance.json: its counts, not typed into the prose."""
+    _, _, _, prov = committed("synthetic")
+    cli = [s for s in prov["segments"] if "smallest-loss study --preset laptop" in s["command"]]
+    if not cli or not cli[-1].get("n_carried"):
+        assert glued["laptop_provenance_sentence"] == "The provenance lists the command of each part."
+        return
+    sentence = glued["laptop_provenance_sentence"]
+    assert f"already held the {cli[-1]['n_carried']} runs" in sentence
+    assert f"trained the remaining {cli[-1]['n_runs']} in {cli[-1]['wall_s'] / 3600:.2f} hours" in sentence
+    runs, _, _, _ = committed("synthetic")
+    assert sum(s["n_runs"] for s in prov["segments"]) == len(runs)   # each run credited once
+    assert cli[-1]["n_carried"] == len(runs) - cli[-1]["n_runs"]      # it resumed into all others
