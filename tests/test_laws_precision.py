@@ -55,17 +55,6 @@ def test_sensitivity_for_optimal_precision_inverts_the_optimum():
     assert pr.sensitivity_for_optimal_precision(5.0, parts=2) == pytest.approx(5.0 / two)
 
 
-def _fixed_cost_optimum(law, gamma, flops):
-    """Brute force: minimise loss_low_precision_training over (N, P) with D from C = 6/16 N D P."""
-    k = pr.KUMAR2024_COST_FLOPS_PER_PARAM_TOKEN_BIT
-    bits = np.linspace(2.0, 9.0, 701)[:, None]
-    n = np.geomspace(1e6, 1e13, 1401)[None, :]
-    tokens = flops / (k * n * bits)
-    loss = pr.loss_low_precision_training(law, n, tokens, bits, [gamma] * 3)
-    i, _ = np.unravel_index(np.argmin(loss), loss.shape)
-    return float(bits[i, 0])
-
-
 def test_fixed_cost_optimum_is_independent_of_alpha_beta_and_budget():
     """Kumar et al.'s Sec. 4.3.2: with all parts in P bits and C = (6/16) N D P the optimal P does
     not depend on C; the stationarity conditions also remove alpha and beta: P* = x* gamma."""
@@ -74,8 +63,16 @@ def test_fixed_cost_optimum_is_independent_of_alpha_beta_and_budget():
     for alpha, beta in [(0.34, 0.28), (0.5, 0.5), (0.7, 0.3)]:
         law = ChinchillaLaw(E=1.7, A=400.0, B=400.0, alpha=alpha, beta=beta)
         for flops in (1e20, 1e23):
-            assert _fixed_cost_optimum(law, 2.0, flops) == pytest.approx(2.0 * x, abs=0.02)
+            bits, _ = pr.optimum_at_fixed_cost(law, flops, [2.0] * 3, np.linspace(2.0, 9.0, 701),
+                                               np.geomspace(1e6, 1e13, 1401))
+            assert bits == pytest.approx(2.0 * x, abs=0.01)   # one grid step
     assert pr.KUMAR2024_COST_FLOPS_PER_PARAM_TOKEN_BIT * 16 == 6.0
+
+
+def test_bits_for_factor_inverts_the_precision_factor():
+    b = pr.bits_for_factor(0.99, 1.5)
+    assert b == pytest.approx(1.5 * np.log(100))
+    assert float(pr.precision_factor(b, 1.5)) == pytest.approx(0.99, rel=1e-12)
 
 
 def test_loss_low_precision_training_limits():
@@ -89,6 +86,9 @@ def test_loss_low_precision_training_limits():
 
 @pytest.mark.parametrize("call, word", [
     (lambda: pr.sensitivity_for_optimal_precision(0.0), "bits"),
+    (lambda: pr.bits_for_factor(1.0, 2.0), "fraction"),
+    (lambda: pr.bits_for_factor(0.99, 0.0), "gamma"),
+    (lambda: pr.optimum_at_fixed_cost(HOFFMANN2022, -1.0, [2.0], [4.0], [1e9]), "flops"),
     (lambda: pr.sensitivity_for_optimal_precision(7.0, parts=1), "parts"),
     (lambda: pr.sensitivity_for_optimal_precision(7.0, parts=2.5), "parts"),
     (lambda: pr.loss_low_precision_training(HOFFMANN2022, 1e9, 1e10, 4.0, []), "gammas"),

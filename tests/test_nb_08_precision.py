@@ -87,7 +87,8 @@ def test_precision_law(glued):
     assert math.expm1(x) == pytest.approx(3 * x) and x == pytest.approx(1.904, abs=1e-3)
     assert glued["dstar_bit_factor"] == pytest.approx(math.exp(1 / (0.28491 + 0.5)))
     assert glued["dstar_4bit_per_param"] == pytest.approx(glued["dstar_4bit"] / 1e9)
-    assert glued["precision_brute_pstar"] == pytest.approx(2 * x)
+    assert glued["precision_brute_pstar"] == pytest.approx(glued["precision_brute_gamma"] * x)
+    assert glued["precision_brute_gamma"] == 2.0 and glued["precision_brute_step"] == pytest.approx(0.01)
 
 
 def test_kumar_reported_optimum(glued):

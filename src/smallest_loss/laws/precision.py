@@ -48,6 +48,8 @@ __all__ = [
     "compute_optimal_precision",
     "sensitivity_for_optimal_precision",
     "loss_low_precision_training",
+    "optimum_at_fixed_cost",
+    "bits_for_factor",
     "KUMAR2024_COST_FLOPS_PER_PARAM_TOKEN_BIT",
 ]
 
@@ -153,7 +155,8 @@ def loss_low_precision_training(law, params: ArrayLike, tokens: ArrayLike, bits:
     """Loss [nats/token] of ``params`` parameters trained on ``tokens`` tokens with every
     quantized part held in ``bits`` bits during training (Kumar et al. 2024, Finding 2):
     ``E + A N_eff^-alpha + B D^-beta`` with ``N_eff = N prod_i (1 - exp(-bits / gamma_i))``.
-    ``law``: any object with ``E, A, B, alpha, beta``; ``gammas``: one sensitivity per part [bits]."""
+    ``law``: any object with ``loss(params, tokens)`` (a
+    :class:`~smallest_loss.laws.chinchilla.ChinchillaLaw`); ``gammas``: one sensitivity per part [bits]."""
     g = np.ravel(positive_array("gammas", gammas))
     if g.size == 0:
         raise ValueError("gammas is empty; give one sensitivity per quantized part")
@@ -164,4 +167,25 @@ def loss_low_precision_training(law, params: ArrayLike, tokens: ArrayLike, bits:
     factor = np.ones_like(p)
     for gi in g:
         factor = factor * precision_factor(p, float(gi))
-    return law.E + law.A / (n * factor) ** law.alpha + law.B / d ** law.beta
+    return np.asarray(law.loss(n * factor, d), dtype=float)
+
+
+def bits_for_factor(fraction: float, gamma: float) -> float:
+    """Bits [bits] at which one part's precision factor ``1 - exp(-bits / gamma)`` reaches
+    ``fraction`` (0 < fraction < 1): ``-gamma ln(1 - fraction)``."""
+    f = positive_scalar("fraction", fraction)
+    if f >= 1:
+        raise ValueError(f"fraction = {fraction!r} must be between 0 and 1")
+    return float(-positive_scalar("gamma", gamma) * np.log1p(-f))
+
+
+def optimum_at_fixed_cost(law, flops: float, gammas, bits: ArrayLike, params: ArrayLike) -> tuple[float, float]:
+    """Brute force: the (bits [bits], params) on the grids ``bits`` x ``params`` with the lowest
+    :func:`loss_low_precision_training`, the tokens of each point set by Kumar et al.'s cost
+    ``flops = (6/16) N D P`` [FLOP]. A numerical check of :func:`compute_optimal_precision`."""
+    c = positive_scalar("flops", flops)
+    p = np.ravel(positive_array("bits", bits))[:, None]
+    n = np.ravel(positive_array("params", params))[None, :]
+    loss = loss_low_precision_training(law, n, c / (KUMAR2024_COST_FLOPS_PER_PARAM_TOKEN_BIT * n * p), p, gammas)
+    i, j = np.unravel_index(np.argmin(loss), loss.shape)
+    return float(p[i, 0]), float(n[0, j])
